@@ -1,0 +1,46 @@
+# causalrec: two commands set everything up on a fresh machine.
+#   make quickstart   create .venv, install, run the main job on the embedded default
+#   make test         create .venv, install, run the whole test suite (notebooks included)
+# TORCH_SPEC picks the PyTorch build, e.g. for CUDA:
+#   make test TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+PIP := $(VENV)/bin/python -m pip
+TORCH_STAMP := $(VENV)/.torch-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | cut -d' ' -f1)
+INSTALL_STAMP := $(VENV)/.causalrec-installed
+
+.PHONY: install quickstart test lab lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(TORCH_STAMP): | $(VENV)/bin/python
+	$(PIP) install $(TORCH_SPEC)
+	rm -f $(VENV)/.torch-* && touch $@
+
+$(INSTALL_STAMP): pyproject.toml $(TORCH_STAMP)
+	$(PIP) install -e ".[notebooks,dev]"
+	touch $@
+
+install: $(INSTALL_STAMP)
+
+quickstart: $(INSTALL_STAMP)
+	$(VENV)/bin/causalrec-train experiment=quickstart
+
+test: $(INSTALL_STAMP)
+	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lab: $(INSTALL_STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: $(INSTALL_STAMP)
+	$(VENV)/bin/ruff check causalrec tests scripts notebooks
+
+bench: $(INSTALL_STAMP)
+	$(VENV)/bin/python scripts/bench/run_all.py
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

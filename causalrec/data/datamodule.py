@@ -1,0 +1,194 @@
+"""CausalRecDataModule: a LightningDataModule over an InteractionData and a split protocol.
+
+Training batches are generated for a whole epoch at once with NumPy (negative sampling is
+vectorised, never a Python loop per interaction) and served as contiguous slices. Evaluation
+batches are users with dense masks of the items to exclude (already seen) and the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from .schema import DataValidationError, InteractionData
+from .splits import Split, make_split
+
+
+def _positive_keys(data: InteractionData) -> np.ndarray:
+    df = data.interactions
+    if data.target_column == "label":
+        df = df[df["label"] > 0]
+    keys = df["user"].to_numpy(np.int64) * data.n_items + df["item"].to_numpy(np.int64)
+    return np.unique(keys)
+
+
+def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
+                     positive_keys: np.ndarray, probs: np.ndarray | None = None,
+                     max_rounds: int = 20) -> np.ndarray:
+    """One negative item per user, avoiding each user's positives (rejection, vectorised)."""
+    def draw(k: int) -> np.ndarray:
+        if probs is None:
+            return rng.integers(0, n_items, size=k)
+        return rng.choice(n_items, size=k, p=probs)
+
+    neg = draw(len(users))
+    todo = np.arange(len(users))
+    for _ in range(max_rounds):
+        keys = users[todo].astype(np.int64) * n_items + neg[todo]
+        pos = np.searchsorted(positive_keys, keys)
+        pos = np.minimum(pos, len(positive_keys) - 1)
+        hit = positive_keys[pos] == keys
+        todo = todo[hit]
+        if len(todo) == 0:
+            break
+        neg[todo] = draw(len(todo))
+    return neg
+
+
+class _EpochBatches(IterableDataset):
+    """Re-samples an epoch of training tensors on every iteration and yields slices."""
+
+    def __init__(self, make_epoch: Callable[[int], dict[str, np.ndarray]], batch_size: int):
+        self.make_epoch = make_epoch
+        self.batch_size = batch_size
+        self.epoch = 0
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        arrays = self.make_epoch(self.epoch)
+        self.epoch += 1
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+        n = len(next(iter(tensors.values())))
+        for start in range(0, n, self.batch_size):
+            yield {k: t[start:start + self.batch_size] for k, t in tensors.items()}
+
+    def __len__(self) -> int:  # batches per epoch are not known before sampling
+        raise TypeError("epoch length varies")
+
+
+class _EvalBatches(IterableDataset):
+    def __init__(self, users: np.ndarray, exclude, target, batch_size: int):
+        self.users, self.exclude, self.target, self.batch_size = users, exclude, target, batch_size
+
+    def __iter__(self):
+        for start in range(0, len(self.users), self.batch_size):
+            u = self.users[start:start + self.batch_size]
+            yield {
+                "user": torch.from_numpy(u),
+                "exclude": torch.from_numpy(self.exclude[u].toarray().astype(bool)),
+                "target": torch.from_numpy(self.target[u].toarray().astype(bool)),
+            }
+
+
+class CausalRecDataModule(L.LightningDataModule):
+    """Data for one study.
+
+    Args:
+        source: an :class:`InteractionData` (Hydra instantiates it from ``dataset.source``).
+        split: options for :func:`causalrec.data.splits.make_split` (``protocol`` + its options).
+        sampling: ``"pointwise"`` (positives + ``negatives`` sampled zeros per positive, or the
+            logged labels when the data has explicit 0/1 labels and ``negatives=0``) or
+            ``"pairwise"`` (BPR triples user, item, neg_item).
+        negative_sampler: ``"uniform"`` or ``"popularity"`` (proportional to train counts).
+    """
+
+    def __init__(self, source: InteractionData, split: dict | None = None, batch_size: int = 2048,
+                 eval_batch_size: int = 512, sampling: str = "pointwise", negatives: int = 1,
+                 negative_sampler: str = "uniform", seed: int = 0, name: str | None = None):
+        super().__init__()
+        if not isinstance(source, InteractionData):
+            raise DataValidationError(
+                f"dataset.source must build an InteractionData, got {type(source).__name__}")
+        if sampling not in ("pointwise", "pairwise"):
+            raise ValueError(f"dataset.sampling must be 'pointwise' or 'pairwise', got {sampling!r}")
+        if negative_sampler not in ("uniform", "popularity"):
+            raise ValueError("dataset.negative_sampler must be 'uniform' or 'popularity', "
+                             f"got {negative_sampler!r}")
+        self.data = source
+        self.split_options = dict(split or {"protocol": "random"})
+        self.batch_size = int(batch_size)
+        self.eval_batch_size = int(eval_batch_size)
+        self.sampling = sampling
+        self.negatives = int(negatives)
+        self.negative_sampler = negative_sampler
+        self.seed = int(seed)
+        self.name = name or source.name
+        self.split: Split | None = None
+
+    # ---------------------------------------------------------------- setup
+    def setup(self, stage: str | None = None) -> None:
+        if self.split is not None:
+            return
+        opts = dict(self.split_options)
+        protocol = opts.pop("protocol", "random")
+        self.split = make_split(self.data, protocol=protocol, seed=self.seed, **opts)
+        tr = self.split.train
+        self._train_pos_keys = _positive_keys(tr)
+        self._train_csr = tr.csr()
+        self._valid_csr = self.split.valid.csr()
+        self._test_csr = self.split.test.csr()
+        pop = tr.item_popularity().astype(np.float64)
+        self._pop_probs = (pop + 1e-12) / (pop + 1e-12).sum()
+
+    @property
+    def n_users(self) -> int:
+        return self.data.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.data.n_items
+
+    @property
+    def train_data(self) -> InteractionData:
+        self.setup()
+        return self.split.train
+
+    # ---------------------------------------------------------------- training batches
+    def _epoch_arrays(self, epoch: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, epoch])
+        tr = self.split.train.interactions
+        probs = self._pop_probs if self.negative_sampler == "popularity" else None
+        explicit = self.split.train.target_column == "label" and (tr["label"] == 0).any()
+        if explicit and self.negatives == 0 and self.sampling == "pointwise":
+            out = {"user": tr["user"].to_numpy(np.int64), "item": tr["item"].to_numpy(np.int64),
+                   "label": tr["label"].to_numpy(np.float32)}
+            for col in ("propensity", "exposure"):
+                if col in tr.columns:
+                    out[col] = tr[col].to_numpy(np.float32)
+        else:
+            if self.split.train.target_column == "label":
+                tr = tr[tr["label"] > 0]
+            users = tr["user"].to_numpy(np.int64)
+            items = tr["item"].to_numpy(np.int64)
+            if self.sampling == "pairwise":
+                neg = sample_negatives(rng, users, self.n_items, self._train_pos_keys, probs)
+                out = {"user": users, "item": items, "neg_item": neg}
+            else:
+                k = max(self.negatives, 0)
+                nu = np.repeat(users, k)
+                neg = sample_negatives(rng, nu, self.n_items, self._train_pos_keys, probs)
+                out = {"user": np.r_[users, nu], "item": np.r_[items, neg],
+                       "label": np.r_[np.ones(len(users)), np.zeros(len(nu))].astype(np.float32)}
+        perm = rng.permutation(len(out["user"]))
+        return {k: v[perm] for k, v in out.items()}
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return DataLoader(_EpochBatches(self._epoch_arrays, self.batch_size), batch_size=None)
+
+    # ---------------------------------------------------------------- evaluation batches
+    def _eval_loader(self, target, exclude) -> DataLoader:
+        users = np.flatnonzero(np.diff(target.indptr) > 0).astype(np.int64)
+        return DataLoader(_EvalBatches(users, exclude, target, self.eval_batch_size),
+                          batch_size=None)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._eval_loader(self._valid_csr, self._train_csr)
+
+    def test_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._eval_loader(self._test_csr, (self._train_csr + self._valid_csr).tocsr())

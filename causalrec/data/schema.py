@@ -1,0 +1,212 @@
+"""InteractionData: the contract every causalrec component reads.
+
+Users and items are integer-indexed ``0..n-1``; ``user_ids`` / ``item_ids`` map the indices
+back to the raw ids of the source. The interactions table has the integer columns ``user``
+and ``item`` plus any of the optional columns below. Everything is validated on
+construction: bad input raises :class:`DataValidationError` naming the source, the column
+and example rows, and never silently becomes a wrong dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REQUIRED_COLUMNS = ("user", "item")
+#: optional columns and the dtype kind they must have ("f" float, "i" integer, "b" bool)
+OPTIONAL_COLUMNS = {
+    "label": "f",
+    "rating": "f",
+    "timestamp": "f",
+    "exposure": "f",
+    "propensity": "f",
+    "policy": "O",
+    "position": "i",
+}
+
+
+class DataValidationError(ValueError):
+    """Invalid input data. The message names the source file, the column and example rows."""
+
+    def __init__(self, message: str, *, source: str | None = None, column: str | None = None,
+                 rows: Any = None):
+        self.source = source
+        self.column = column
+        self.rows = None if rows is None else list(rows)[:5]
+        where = []
+        if source:
+            where.append(f"in {source}")
+        if column:
+            where.append(f"column {column!r}")
+        if self.rows:
+            where.append(f"rows {self.rows}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+def _example_rows(mask: np.ndarray | pd.Series) -> list[int]:
+    idx = np.flatnonzero(np.asarray(mask))
+    return [int(i) for i in idx[:5]]
+
+
+@dataclass(eq=False)
+class InteractionData:
+    """Integer-indexed interactions with id maps, feature tables and text.
+
+    Attributes:
+        interactions: DataFrame with int64 ``user`` and ``item`` columns and optional
+            ``label``/``rating``/``timestamp``/``exposure``/``propensity``/``policy``/``position``.
+        n_users, n_items: sizes of the index spaces (ids ``0..n-1``).
+        user_ids, item_ids: raw ids by index (object arrays of strings).
+        user_features, item_features: DataFrames indexed ``0..n-1`` (optional).
+        user_text, item_text: text per user / item (lists of strings, optional).
+        name: dataset name; source: where it came from (a file path or generator), used in errors.
+        meta: free-form metadata (e.g. ground truth from a simulator, protocol notes).
+    """
+
+    interactions: pd.DataFrame
+    n_users: int
+    n_items: int
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
+    user_features: pd.DataFrame | None = None
+    item_features: pd.DataFrame | None = None
+    user_text: list[str] | None = None
+    item_text: list[str] | None = None
+    name: str = "data"
+    source: str = "<memory>"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.user_ids is None:
+            self.user_ids = np.arange(self.n_users).astype(str).astype(object)
+        if self.item_ids is None:
+            self.item_ids = np.arange(self.n_items).astype(str).astype(object)
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        src = self.source
+        df = self.interactions
+        if not isinstance(df, pd.DataFrame):
+            raise DataValidationError("interactions must be a pandas DataFrame", source=src)
+        if self.n_users <= 0 or self.n_items <= 0:
+            raise DataValidationError(
+                f"empty data: n_users={self.n_users}, n_items={self.n_items}", source=src)
+        for col in REQUIRED_COLUMNS:
+            if col not in df.columns:
+                raise DataValidationError(
+                    f"missing required column {col!r} (have {list(df.columns)})",
+                    source=src, column=col)
+        for col in df.columns:
+            kind = OPTIONAL_COLUMNS.get(col, "i" if col in REQUIRED_COLUMNS else None)
+            if kind is None or kind == "O":
+                continue
+            s = df[col]
+            if kind == "i" and not pd.api.types.is_integer_dtype(s):
+                raise DataValidationError(
+                    f"wrong dtype {s.dtype}; expected integer indices", source=src, column=col,
+                    rows=_example_rows(~s.map(lambda v: isinstance(v, (int, np.integer)))))
+            if kind == "f" and not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+                bad = pd.to_numeric(s, errors="coerce").isna() & s.notna()
+                raise DataValidationError(
+                    f"wrong dtype {s.dtype}; expected numbers", source=src, column=col,
+                    rows=_example_rows(bad))
+            if col in ("user", "item", "label", "rating", "propensity", "exposure"):
+                nan = s.isna().to_numpy()
+                if nan.any():
+                    raise DataValidationError(f"{int(nan.sum())} NaN values in a required field",
+                                              source=src, column=col, rows=_example_rows(nan))
+        for col, n in (("user", self.n_users), ("item", self.n_items)):
+            v = df[col].to_numpy()
+            bad = (v < 0) | (v >= n)
+            if bad.any():
+                raise DataValidationError(
+                    f"{int(bad.sum())} interactions reference unknown {col}s "
+                    f"(valid indices 0..{n - 1}; e.g. {v[bad][:5].tolist()})",
+                    source=src, column=col, rows=_example_rows(bad))
+        if "propensity" in df.columns:
+            p = df["propensity"].to_numpy(dtype=float)
+            bad = ~((p > 0) & (p <= 1))
+            if bad.any():
+                raise DataValidationError(
+                    f"propensities must lie in (0, 1]; found {p[bad][:5].tolist()}",
+                    source=src, column="propensity", rows=_example_rows(bad))
+        for ids, n, what in ((self.user_ids, self.n_users, "user_ids"),
+                             (self.item_ids, self.n_items, "item_ids")):
+            if len(ids) != n:
+                raise DataValidationError(f"{what} has {len(ids)} entries but n={n}", source=src,
+                                          column=what)
+            dup = pd.Series(ids).duplicated().to_numpy()
+            if dup.any():
+                raise DataValidationError(f"duplicate ids {list(np.asarray(ids)[dup][:5])}",
+                                          source=src, column=what, rows=_example_rows(dup))
+        for table, n, what in ((self.user_features, self.n_users, "user_features"),
+                               (self.item_features, self.n_items, "item_features")):
+            if table is None:
+                continue
+            dup = table.index.duplicated()
+            if dup.any():
+                raise DataValidationError(
+                    f"duplicate ids in a feature table: {list(table.index[dup][:5])}",
+                    source=src, column=what, rows=_example_rows(dup))
+        for text, n, what in ((self.user_text, self.n_users, "user_text"),
+                              (self.item_text, self.n_items, "item_text")):
+            if text is not None and len(text) != n:
+                raise DataValidationError(f"{what} has {len(text)} entries but n={n}",
+                                          source=src, column=what)
+
+    # ------------------------------------------------------------------ helpers
+    def __len__(self) -> int:
+        return len(self.interactions)
+
+    @property
+    def target_column(self) -> str | None:
+        for col in ("label", "rating"):
+            if col in self.interactions.columns:
+                return col
+        return None
+
+    def subset(self, rows: np.ndarray | pd.Series, name: str | None = None) -> InteractionData:
+        """A new InteractionData with only the given interaction rows (same id spaces)."""
+        inter = self.interactions.iloc[np.asarray(rows)] if np.asarray(rows).dtype != bool \
+            else self.interactions[np.asarray(rows)]
+        return replace(self, interactions=inter.reset_index(drop=True),
+                       name=name or self.name, meta=dict(self.meta))
+
+    def with_interactions(self, interactions: pd.DataFrame, **changes) -> InteractionData:
+        return replace(self, interactions=interactions.reset_index(drop=True), **changes)
+
+    def csr(self, positive_only: bool = True):
+        """User x item scipy CSR matrix of (positive) interactions, values 1."""
+        import scipy.sparse as sp
+
+        df = self.interactions
+        if positive_only and self.target_column == "label":
+            df = df[df["label"] > 0]
+        m = sp.csr_matrix(
+            (np.ones(len(df), dtype=np.float32), (df["user"].to_numpy(), df["item"].to_numpy())),
+            shape=(self.n_users, self.n_items))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+
+    def item_popularity(self) -> np.ndarray:
+        """Interaction count per item (length n_items)."""
+        return np.bincount(self.interactions["item"].to_numpy(), minlength=self.n_items)
+
+    def fingerprint(self) -> str:
+        """A sha256 over the interactions table and sizes: identifies the exact data."""
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(f"{self.name}|{self.n_users}|{self.n_items}|".encode())
+        h.update(pd.util.hash_pandas_object(self.interactions, index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+    def summary(self) -> dict:
+        return {"name": self.name, "users": self.n_users, "items": self.n_items,
+                "interactions": len(self.interactions), "source": self.source}

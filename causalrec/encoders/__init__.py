@@ -1,0 +1,22 @@
+"""Intent encoders: ID, text (transformers), sequence and hybrid encoders, the embedding
+cache and intent clustering. Classes load lazily on first access."""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "Encoder": ("base", "Encoder"),
+    "IDEncoder": ("id", "IDEncoder"),
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        mod, attr = _LAZY[name]
+        value = getattr(importlib.import_module(f"{__name__}.{mod}"), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'causalrec.encoders' has no attribute {name!r}")

@@ -1,0 +1,39 @@
+"""ID encoder: learned user and item embedding tables, the matrix-factorisation backbone."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import Encoder
+
+
+class IDEncoder(Encoder):
+    """Embedding tables for users and items (Koren et al. 2009, "Matrix Factorization
+    Techniques for Recommender Systems").
+
+    Args:
+        data: training InteractionData (only its sizes are read).
+        dim: embedding size.
+        init_std: standard deviation of the normal initialisation (Xavier when ``None``).
+    """
+
+    def __init__(self, data, dim: int = 64, init_std: float | None = None):
+        super().__init__()
+        self.n_users, self.n_items, self.dim = int(data.n_users), int(data.n_items), int(dim)
+        self.user_emb = nn.Embedding(self.n_users, self.dim)
+        self.item_emb = nn.Embedding(self.n_items, self.dim)
+        for emb in (self.user_emb, self.item_emb):
+            if init_std is None:
+                nn.init.xavier_normal_(emb.weight)
+            else:
+                nn.init.normal_(emb.weight, std=init_std)
+
+    def encode_users(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.user_emb(idx)
+
+    def encode_items(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.item_emb(idx)
+
+    def all_items(self) -> torch.Tensor:
+        return self.item_emb.weight

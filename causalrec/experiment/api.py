@@ -1,0 +1,73 @@
+"""Notebook API: compose a config and run it in-process; read run records back."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from .record import RECORD_FILE
+from .train import register_resolvers
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """Compose the causalrec config (from the installed package) with ``overrides``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="causalrec.conf", version_base="1.3"):
+        return hydra_compose(config_name=config_name, overrides=list(overrides))
+
+
+def run(overrides: Sequence[str] = (), output_dir: str | os.PathLike | None = None) -> dict:
+    """Compose and run one config in this process; returns its metrics.
+
+    The run writes its record into ``output_dir`` (default: a new folder under
+    ``outputs/runs/``), exactly as ``causalrec-train`` does.
+    """
+    from .train import train
+
+    overrides = list(overrides)
+    if output_dir is None and not any(o.startswith("paths.run_dir=") for o in overrides):
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        output_dir = Path("outputs") / "runs" / f"{stamp}_{secrets.token_hex(3)}"
+    if output_dir is not None:
+        overrides.append(f"paths.run_dir={Path(output_dir).resolve()}")
+    cfg = compose(overrides)
+    metrics = train(cfg)
+    return metrics
+
+
+def find_records(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    found: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_file() and p.name == RECORD_FILE:
+            found.append(p)
+        elif p.is_dir():
+            found.extend(sorted(p.rglob(RECORD_FILE)))
+    return found
+
+
+def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]):
+    """One row per run record found under ``paths``: metrics, seed, task, run_dir."""
+    import pandas as pd
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    rows = []
+    for rec in find_records(paths):
+        data = json.loads(rec.read_text())
+        row = {"run_dir": str(rec.parent), "seed": data.get("seed"), "task": data.get("task"),
+               "wall_time_s": data.get("wall_time_s")}
+        row.update(data.get("metrics", {}))
+        rows.append(row)
+    return pd.DataFrame(rows)

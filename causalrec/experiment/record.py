@@ -1,0 +1,69 @@
+"""Run records: what a run did, written atomically into its run directory.
+
+A record is ``metrics.json`` (metrics plus provenance: seed, data fingerprint, git commit,
+package versions, wall time, peak memory) and ``config.yaml`` (the resolved config).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import platform
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+
+RECORD_FILE = "metrics.json"
+CONFIG_FILE = "config.yaml"
+_VERSIONED = ("causalrec", "torch", "lightning", "hydra-core", "omegaconf", "pgmpy",
+              "transformers", "wandb", "numpy", "pandas", "scikit-learn")
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit(start: str | os.PathLike | None = None) -> str | None:
+    """The commit of the checkout the package runs from (None outside a git checkout)."""
+    where = Path(start) if start else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                             text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip()
+    if out.returncode != 0 or not sha:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                           capture_output=True, text=True, timeout=5, check=False)
+    return sha + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (and finished children) in MiB."""
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
+    return round(self_kb * scale, 1)
+
+
+def write_record(run_dir: str | os.PathLike, metrics: dict[str, float], *, config_yaml: str,
+                 extra: dict[str, Any] | None = None) -> Path:
+    """Write ``config.yaml`` then ``metrics.json`` atomically; metrics.json is written last,
+    so its presence means the record is complete."""
+    run_dir = Path(run_dir)
+    atomic.write_text(run_dir / CONFIG_FILE, config_yaml)
+    record = {"metrics": {k: float(v) for k, v in metrics.items()},
+              "versions": package_versions(), "git_commit": git_commit(),
+              "peak_memory_mb": peak_memory_mb()}
+    record.update(extra or {})
+    return atomic.write_json(run_dir / RECORD_FILE, record)
