@@ -111,7 +111,7 @@ def train_recommender(cfg: DictConfig) -> dict:
     if any("Wandb" in type(lg).__name__ for lg in loggers):
         import wandb
 
-        wandb.finish(quiet=True)
+        wandb.finish()
     metrics["_info"] = {"data_fingerprint": datamodule.data.fingerprint(),
                         "data": datamodule.data.summary()}
     return metrics
