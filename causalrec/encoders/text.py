@@ -1,0 +1,216 @@
+"""The text intent encoder: a language model reads each user's and item's text.
+
+Two modes (Hou et al. 2022, UniSRec, and Ding et al. 2021, "Zero-shot recommender systems",
+use the frozen one; fine-tuning the top layers follows Yuan et al. 2023, "Where to go next for
+recommender systems? ID- vs. modality-based recommender models revisited"):
+
+* **frozen** (``trainable_layers: 0``, the default): every text is embedded once through the
+  content-addressed :class:`~causalrec.encoders.cache.EmbeddingCache`; a trainable linear
+  projection maps the embeddings to the head's dimension ``dim``.
+* **fine-tuned** (``trainable_layers: N``): the top N transformer layers are unfrozen and the
+  texts of a batch are encoded inside the training step (the tokenized texts are kept, so
+  only the model runs per step); the projection is trained with them.
+
+Items are always represented by their text, which is what lets the encoder score items that
+never appear in training (cold start). Users are represented by their own text (``users:
+text``), by the mean text embedding of their training items (``users: history``), or by a
+learned ID embedding (``users: id``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from .base import Encoder
+from .cache import EmbeddingCache
+from .transformer import TextModel
+
+USER_MODES = ("text", "history", "id")
+
+
+def require_text(data, side: str) -> list[str]:
+    """``data.user_text`` / ``data.item_text``, or a clear error naming the dataset."""
+    text = getattr(data, f"{side}_text", None)
+    if text is None:
+        raise ValueError(
+            f"dataset {getattr(data, 'name', '?')!r} (source {getattr(data, 'source', '?')}) has "
+            f"no {side}_text; a text encoder needs one text per {side}. Build the data with a "
+            f"text view (item/user text from templates), or use encoder=id"
+            + ("/users: id or users: history" if side == "user" else ""))
+    n = data.n_users if side == "user" else data.n_items
+    if len(text) != n:
+        raise ValueError(f"dataset {data.name!r}: {side}_text has {len(text)} entries for {n} "
+                         f"{side}s")
+    bad = [i for i, t in enumerate(text) if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"dataset {data.name!r}: {side}_text entries {bad[:5]} are not strings "
+                         f"(e.g. {text[bad[0]]!r})")
+    return list(text)
+
+
+class TextIntentEncoder(Encoder):
+    """User/item representations from a transformers language model.
+
+    Args:
+        data: training InteractionData (``item_text`` required, ``user_text`` for
+            ``users: text``).
+        dim: output dimension (a trainable linear projection); ``None`` keeps the model's
+            hidden size and uses no projection.
+        model, pooling, normalize, max_length, batch_size, device, dtype, padding_side,
+        trust_remote_code, allow_download, revision: see :class:`TextModel`.
+        trainable_layers: 0 = frozen (cached embeddings); N > 0 = fine-tune the top N layers.
+        users: ``text``, ``history`` or ``id`` (see the module docstring).
+        cache_dir: embedding cache directory (``None``: no cache, encode in memory).
+        template_version: version of the text templates that produced the texts; part of the
+            cache key (``None``: ``data.meta["text_template_version"]`` or ``"unversioned"``).
+        verify_cache: check shard checksums before trusting them.
+        progress: show a progress bar while encoding (``None``: for long jobs).
+    """
+
+    def __init__(self, data, dim: int | None = 64, model: str = "minilm",
+                 pooling: str = "mean", normalize: bool = True, max_length: int | None = None,
+                 batch_size: int = 64, device: str | None = "auto", dtype: str | None = "auto",
+                 padding_side: str | None = None, trust_remote_code: bool = False,
+                 allow_download: bool = False, revision: str | None = None,
+                 trainable_layers: int = 0, users: str = "text",
+                 cache_dir: str | os.PathLike | None = None, template_version: str | None = None,
+                 verify_cache: bool = True, progress: bool | None = None):
+        super().__init__()
+        if users not in USER_MODES:
+            raise ValueError(f"users must be one of {USER_MODES}, not {users!r}")
+        self.n_users, self.n_items = int(data.n_users), int(data.n_items)
+        self.users_mode = users
+        self.trainable_layers = int(trainable_layers)
+        item_text = require_text(data, "item")
+        user_text = require_text(data, "user") if users == "text" else None
+        text_model = TextModel(model=model, pooling=pooling, normalize=normalize,
+                               max_length=max_length, batch_size=batch_size, device=device,
+                               dtype=dtype, padding_side=padding_side,
+                               trust_remote_code=trust_remote_code,
+                               allow_download=allow_download, revision=revision)
+        self.text_dim = text_model.dim
+        self.dim = int(dim) if dim else self.text_dim
+        self.proj = nn.Linear(self.text_dim, self.dim) if dim else nn.Identity()
+        if template_version is None:
+            template_version = (getattr(data, "meta", None) or {}).get(
+                "text_template_version", "unversioned")
+        self.cache_key = {**text_model.identity, "normalize": bool(normalize),
+                          "template_version": str(template_version)}
+        self.cache = EmbeddingCache(cache_dir, self.cache_key, verify=verify_cache) \
+            if cache_dir else None
+        self.cache_stats: dict = {}
+
+        if self.trainable_layers > 0:
+            self.text_model = text_model
+            text_model.set_trainable_layers(self.trainable_layers)
+            self._item_ids = text_model.tokenize(item_text)
+            self._user_ids = text_model.tokenize(user_text) if user_text else None
+            item_emb = None
+        else:
+            self.text_model = None  # frozen: the language model is not part of this module
+            item_emb = self._embed(text_model, item_text, "item texts", progress)
+            self.register_buffer("item_text_emb", torch.from_numpy(item_emb), persistent=False)
+            if user_text is not None:
+                user_emb = self._embed(text_model, user_text, "user texts", progress)
+                self.register_buffer("user_text_emb", torch.from_numpy(user_emb),
+                                     persistent=False)
+            del text_model
+        if users == "id":
+            self.user_emb = nn.Embedding(self.n_users, self.dim)
+            nn.init.xavier_normal_(self.user_emb.weight)
+        if users == "history":
+            ptr, items = _histories(data)
+            self.register_buffer("hist_ptr", ptr, persistent=False)
+            self.register_buffer("hist_items", items, persistent=False)
+        self._eval_items: torch.Tensor | None = None
+
+    def _embed(self, text_model: TextModel, texts: list[str], what: str,
+               progress: bool | None) -> np.ndarray:
+        def compute(missing: list[str]) -> np.ndarray:
+            return text_model.embed(missing, progress=progress, desc=f"encoding {what}")
+
+        if self.cache is None:
+            return compute(texts)
+        vectors = self.cache.get(texts, compute, dim=self.text_dim)
+        self.cache_stats[what] = self.cache.stats
+        return vectors
+
+    # ------------------------------------------------------------------ text vectors
+    def _text_vectors(self, side: str, idx: torch.Tensor) -> torch.Tensor:
+        """Language-model vectors [B, text_dim] of users' or items' texts (before projection)."""
+        if self.text_model is None:
+            return getattr(self, f"{side}_text_emb")[idx]
+        ids = self._item_ids if side == "item" else self._user_ids
+        rows = idx.detach().cpu().tolist()
+        unique = list(dict.fromkeys(rows))
+        input_ids, mask = self.text_model.collate([ids[r] for r in unique])
+        grad = torch.is_grad_enabled() and self.training
+        with torch.set_grad_enabled(grad):
+            vec = self.text_model(input_ids, mask)
+        pos = {r: i for i, r in enumerate(unique)}
+        return vec[torch.as_tensor([pos[r] for r in rows], device=vec.device)].to(idx.device)
+
+    def _all_item_vectors(self) -> torch.Tensor:
+        if self.text_model is None:
+            return self.item_text_emb
+        tm = self.text_model
+        out = []
+        for start in range(0, self.n_items, tm.batch_size):
+            idx = torch.arange(start, min(start + tm.batch_size, self.n_items))
+            out.append(self._text_vectors("item", idx))
+        return torch.cat(out)
+
+    # ------------------------------------------------------------------ encoder contract
+    def encode_items(self, idx: torch.Tensor) -> torch.Tensor:
+        if self._eval_items is not None and not self.training:
+            return self._eval_items[idx]
+        return self.proj(self._text_vectors("item", idx))
+
+    def encode_users(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.users_mode == "id":
+            return self.user_emb(idx)
+        if self.users_mode == "history":
+            return self._history_users(idx)
+        return self.proj(self._text_vectors("user", idx))
+
+    def _history_users(self, idx: torch.Tensor) -> torch.Tensor:
+        """Mean projected text vector of each user's training items (zeros without any)."""
+        rows = idx.detach().cpu()
+        starts, ends = self.hist_ptr.cpu()[rows], self.hist_ptr.cpu()[rows + 1]
+        hist = self.hist_items.cpu()
+        flat = torch.cat([hist[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+                         + [hist[:0]])
+        offsets = torch.cat([torch.zeros(1, dtype=torch.long), (ends - starts).cumsum(0)[:-1]])
+        if self.text_model is not None and not self.training:
+            table, local = self.all_items(), flat  # fine-tuned, evaluating: encoded once
+        elif len(flat):
+            unique, local = torch.unique(flat, return_inverse=True)
+            table = self.proj(self._text_vectors("item", unique.to(idx.device)))
+        else:
+            table, local = torch.zeros((1, self.dim), device=idx.device), flat
+        out = nn.functional.embedding_bag(local.to(table.device), table,
+                                          offsets.to(table.device), mode="mean")
+        return out.to(idx.device)
+
+    def all_items(self) -> torch.Tensor:
+        if self.text_model is None or self.training:
+            return self.proj(self._all_item_vectors())
+        if self._eval_items is None:  # fine-tuned, evaluating: weights are fixed, encode once
+            with torch.no_grad():
+                self._eval_items = self.proj(self._all_item_vectors())
+        return self._eval_items
+
+    def train(self, mode: bool = True):
+        self._eval_items = None  # weights may change: drop the evaluation-time cache
+        return super().train(mode)
+
+
+def _histories(data) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each user's distinct positive training items in CSR form (pointer, item indices)."""
+    m = data.csr(positive_only=True)
+    return (torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)))

@@ -1,0 +1,260 @@
+"""A Hugging Face transformers text model (``AutoTokenizer`` + ``AutoModel``) that embeds texts.
+
+:class:`TextModel` is the language-model part of the text intent encoder: it resolves a model
+reference (alias, local directory, or hub id when downloads are allowed), tokenizes, runs the
+model and pools token states (:mod:`causalrec.encoders.pooling`). :meth:`TextModel.embed`
+encodes many texts fast for the cache: texts are tokenized once, sorted by token length so a
+batch carries little padding, and run under ``torch.inference_mode``. :meth:`TextModel.forward`
+is the differentiable path used when the top layers are fine-tuned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .model_ref import resolve_model
+from .pooling import POOLINGS, pool
+
+#: model types whose embeddings derive positions from the input ids and the pad token
+#: themselves (RoBERTa family); every other model is given ``position_ids`` under left padding
+_POSITIONS_FROM_IDS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet",
+                       "longformer", "data2vec-text", "ibert", "luke", "markuplm", "xmod"}
+
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+           "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``auto``/``None`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA device; "
+                           "use device: cpu or auto")
+    return device
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """``auto``/``None`` -> bfloat16 on a GPU that supports it, float32 otherwise."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype is None or dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    if dtype not in _DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose auto or one of {sorted(_DTYPES)}")
+    return _DTYPES[dtype]
+
+
+class TextModel(nn.Module):
+    """Tokenizer + transformer + pooling.
+
+    Args:
+        model: alias (``minilm``), local model directory, or Hugging Face id.
+        pooling: ``mean``, ``cls`` or ``last`` (last token, for decoder LLMs).
+        normalize: L2-normalise the pooled vectors.
+        max_length: truncate texts to this many tokens (``None``: the model's limit, taken
+            from ``sentence_bert_config.json`` when the directory has one).
+        batch_size: texts per forward pass in :meth:`embed`.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        dtype: ``auto`` (bfloat16 on a GPU, float32 on CPU), ``float32``, ``bfloat16``, ``float16``.
+        padding_side: ``left``/``right``; ``None`` keeps the tokenizer's own.
+        trust_remote_code: run model code shipped with the checkpoint (off unless turned on).
+        allow_download: fetch a Hugging Face id from the hub (off by default).
+        revision: hub revision (branch, tag or commit) when downloading.
+    """
+
+    def __init__(self, model: str = "minilm", pooling: str = "mean", normalize: bool = True,
+                 max_length: int | None = None, batch_size: int = 64,
+                 device: str | None = "auto", dtype: str | None = "auto",
+                 padding_side: str | None = None, trust_remote_code: bool = False,
+                 allow_download: bool = False, revision: str | None = None):
+        super().__init__()
+        from transformers import AutoConfig
+
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
+        if padding_side not in (None, "left", "right"):
+            raise ValueError(f"padding_side must be 'left', 'right' or None, not {padding_side!r}")
+        self.resolved = resolve_model(model, allow_download=allow_download, revision=revision)
+        self.pooling, self.normalize = pooling, bool(normalize)
+        self.batch_size = int(batch_size)
+        self.device_ = resolve_device(device)
+        self.dtype_ = resolve_dtype(dtype, self.device_)
+        self.padding_side = padding_side
+        self.trust_remote_code = bool(trust_remote_code)
+        # the config is cheap to read; tokenizer and weights load on first use (a cache hit
+        # never loads them)
+        self.config = AutoConfig.from_pretrained(str(self.resolved.path),
+                                                 trust_remote_code=self.trust_remote_code)
+        self.dim = int(self.config.hidden_size)
+        self.max_length = int(max_length) if max_length else self._default_max_length()
+        self._tokenizer = None
+        self.model = None
+
+    def load(self) -> TextModel:
+        """Load the tokenizer and the weights (once)."""
+        if self.model is not None:
+            return self
+        from transformers import AutoModel, AutoTokenizer
+
+        path = str(self.resolved.path)
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=self.trust_remote_code)
+        if self.padding_side is not None:
+            tok.padding_side = self.padding_side
+        if tok.pad_token is None:  # decoder LLMs often ship without a pad token
+            if tok.eos_token is None:
+                raise ValueError(f"model {self.resolved.ref!r}: the tokenizer has neither a pad "
+                                 "nor an eos token to pad batches with")
+            tok.pad_token = tok.eos_token
+        self._tokenizer = tok
+        model = AutoModel.from_pretrained(path, trust_remote_code=self.trust_remote_code,
+                                          dtype=self.dtype_)
+        self.model = model.to(self.device_).eval()
+        self._pass_positions = (self.config.model_type not in _POSITIONS_FROM_IDS
+                                and "position_ids" in _forward_params(self.model))
+        return self
+
+    @property
+    def tokenizer(self):
+        return self.load()._tokenizer
+
+    def _default_max_length(self) -> int:
+        import json
+
+        path = self.resolved.path
+        for name, field in (("sentence_bert_config.json", "max_seq_length"),
+                            ("tokenizer_config.json", "model_max_length")):
+            try:
+                value = json.loads((path / name).read_text()).get(field)
+            except (OSError, ValueError):
+                continue
+            if isinstance(value, (int, float)) and 0 < value < 1_000_000:
+                return int(value)
+        cfg_limit = getattr(self.config, "max_position_embeddings", None)
+        return int(min(x for x in (cfg_limit, 512) if x))
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def identity(self) -> dict:
+        """What the embedding cache keys on (apart from template version and the texts).
+
+        The padding side is not part of it: every pooling reads the attention mask and
+        left padding gets mask-derived positions, so it does not change the vectors."""
+        return {"model": self.resolved.identity, "pooling": self.pooling,
+                "max_length": self.max_length, "dtype": str(self.dtype_).replace("torch.", "")}
+
+    # ------------------------------------------------------------------ forward
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text (special tokens added, truncated to ``max_length``)."""
+        if isinstance(texts, str):
+            raise TypeError("tokenize expects a list of texts, not one string")
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                             padding=False, return_attention_mask=False)
+        return enc["input_ids"]
+
+    def collate(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pad token id lists on the tokenizer's padding side -> (input_ids, attention_mask)."""
+        width = max(len(x) for x in ids)
+        pad = int(self.tokenizer.pad_token_id)
+        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        left = self.tokenizer.padding_side == "left"
+        for row, x in enumerate(ids):
+            n = len(x)
+            sl = slice(width - n, width) if left else slice(0, n)
+            input_ids[row, sl] = torch.as_tensor(x, dtype=torch.long)
+            mask[row, sl] = 1
+        return input_ids, mask
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Pooled (and, if configured, L2-normalised) vectors [B, H] in float32."""
+        self.load()
+        device = next(self.model.parameters()).device  # follows .to() of an owning module
+        input_ids = input_ids.to(device)
+        attention_mask = attention_mask.to(device)
+        kwargs = {}
+        if self._pass_positions and bool((attention_mask[:, 0] == 0).any()):
+            # left padding: positions count real tokens only, as if the text were unpadded
+            kwargs["position_ids"] = (attention_mask.cumsum(1) - 1).clamp_min(0)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        vec = pool(out.last_hidden_state, attention_mask, self.pooling).float()
+        if self.normalize:
+            vec = nn.functional.normalize(vec, dim=-1)
+        return vec
+
+    def embed(self, texts: Sequence[str], progress: bool | None = None,
+              desc: str = "encoding texts") -> np.ndarray:
+        """Encode ``texts`` to a float32 array [N, H] without gradients.
+
+        Texts are tokenized in one call and run longest first in batches of similar token
+        length, so padding (wasted compute) is small; the result is in the input order.
+        """
+        from tqdm.auto import tqdm
+
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        if progress is None:
+            progress = len(texts) > 4 * self.batch_size and not os.environ.get("CAUSALREC_QUIET")
+        was_training = self.model.training
+        self.model.eval()
+        starts = range(0, len(texts), self.batch_size)
+        with torch.inference_mode():
+            for start in tqdm(starts, desc=desc, unit="batch", disable=not progress,
+                              total=len(starts)):
+                rows = order[start:start + self.batch_size]
+                input_ids, mask = self.collate([ids[i] for i in rows])
+                out[rows] = self.forward(input_ids, mask).cpu().numpy()
+        self.model.train(was_training)
+        return out
+
+    # ------------------------------------------------------------------ fine-tuning
+    def set_trainable_layers(self, n: int) -> list[str]:
+        """Freeze the model except its top ``n`` transformer layers (and any final norm
+        after them); ``n = 0`` freezes everything. Returns the names of trainable params."""
+        layers_name, layers = _layer_stack(self.load().model)
+        if n < 0 or n > len(layers):
+            raise ValueError(f"trainable_layers={n}, but the model has {len(layers)} layers "
+                             f"(in {layers_name!r})")
+        names = [name for name, _ in self.model.named_parameters()]
+        first_layer = next(i for i, name in enumerate(names) if name.startswith(layers_name + "."))
+        trainable = []
+        top = {f"{layers_name}.{i}." for i in range(len(layers) - n, len(layers))}
+        for i, (name, p) in enumerate(self.model.named_parameters()):
+            in_stack = name.startswith(layers_name + ".")
+            # a final norm after the stack (GPT-2 ln_f, Llama norm); BERT's pooler is unused
+            after_stack = not in_stack and i > first_layer and "pooler" not in name
+            on = n > 0 and ((in_stack and any(name.startswith(t) for t in top)) or after_stack)
+            p.requires_grad_(on)
+            if on:
+                trainable.append(name)
+        return trainable
+
+
+def _forward_params(model: nn.Module) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(model.forward).parameters)
+
+
+def _layer_stack(model: nn.Module) -> tuple[str, nn.ModuleList]:
+    """The model's transformer block list: the longest ``nn.ModuleList`` (``encoder.layer``
+    in BERT, ``h`` in GPT-2, ``layers`` in Llama)."""
+    best = None
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and (best is None or len(module) > len(best[1])):
+            best = (name, module)
+    if best is None:
+        raise ValueError(f"{type(model).__name__} has no list of transformer layers to unfreeze")
+    return best
