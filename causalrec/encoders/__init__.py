@@ -8,6 +8,17 @@ import importlib
 _LAZY = {
     "Encoder": ("base", "Encoder"),
     "IDEncoder": ("id", "IDEncoder"),
+    "TextIntentEncoder": ("text", "TextIntentEncoder"),
+    "SequenceEncoder": ("sequence", "SequenceEncoder"),
+    "HybridEncoder": ("hybrid", "HybridEncoder"),
+    "TextModel": ("transformer", "TextModel"),
+    "EmbeddingCache": ("cache", "EmbeddingCache"),
+    "pool": ("pooling", "pool"),
+    "resolve_model": ("model_ref", "resolve_model"),
+    "ModelNotAvailableError": ("model_ref", "ModelNotAvailableError"),
+    "cluster_intents": ("intent_clusters", "cluster_intents"),
+    "project_2d": ("intent_clusters", "project_2d"),
+    "IntentClusters": ("intent_clusters", "IntentClusters"),
 }
 
 __all__ = list(_LAZY)
