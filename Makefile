@@ -22,7 +22,7 @@ $(TORCH_STAMP): | $(VENV)/bin/python
 	rm -f $(VENV)/.torch-* && touch $@
 
 $(INSTALL_STAMP): pyproject.toml $(TORCH_STAMP)
-	$(PIP) install -e ".[notebooks,dev]"
+	$(PIP) install -e ".[notebooks,dev,sweeps]"
 	touch $@
 
 install: $(INSTALL_STAMP)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from .record import RECORD_FILE
+from .runs import find_records, load_runs  # noqa: F401 - re-exported
 from .train import register_resolvers
 
 
@@ -44,30 +43,3 @@ def run(overrides: Sequence[str] = (), output_dir: str | os.PathLike | None = No
     cfg = compose(overrides)
     metrics = train(cfg)
     return metrics
-
-
-def find_records(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    found: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_file() and p.name == RECORD_FILE:
-            found.append(p)
-        elif p.is_dir():
-            found.extend(sorted(p.rglob(RECORD_FILE)))
-    return found
-
-
-def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike]):
-    """One row per run record found under ``paths``: metrics, seed, task, run_dir."""
-    import pandas as pd
-
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    rows = []
-    for rec in find_records(paths):
-        data = json.loads(rec.read_text())
-        row = {"run_dir": str(rec.parent), "seed": data.get("seed"), "task": data.get("task"),
-               "wall_time_s": data.get("wall_time_s")}
-        row.update(data.get("metrics", {}))
-        rows.append(row)
-    return pd.DataFrame(rows)

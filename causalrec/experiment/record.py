@@ -67,3 +67,55 @@ def write_record(run_dir: str | os.PathLike, metrics: dict[str, float], *, confi
               "peak_memory_mb": peak_memory_mb()}
     record.update(extra or {})
     return atomic.write_json(run_dir / RECORD_FILE, record)
+
+
+ERROR_FILE = "error.json"
+#: keys that do not change what a run computes; left out of the config hash
+_VOLATILE_KEYS = ("paths", "hydra", "resume", "logger", "tags")
+
+
+def config_hash(cfg) -> str:
+    """sha256 of the resolved config without volatile keys (paths, logger, resume, tags)."""
+    import hashlib
+    import json
+
+    from omegaconf import OmegaConf
+
+    container = OmegaConf.to_container(cfg, resolve=False, throw_on_missing=False)
+    for key in _VOLATILE_KEYS:
+        container.pop(key, None)
+    # resolve what can be resolved without Hydra's runtime (seed interpolations etc.)
+    resolved = OmegaConf.to_container(OmegaConf.create(container), resolve=True)
+    blob = json.dumps(resolved, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def find_record(root: str | os.PathLike, chash: str) -> Path | None:
+    """A complete record under ``root`` whose ``config_hash`` is ``chash`` (None if none)."""
+    import json
+
+    root = Path(root)
+    if not root.exists():
+        return None
+    for rec in root.rglob(RECORD_FILE):
+        try:
+            data = json.loads(rec.read_text())
+        except (OSError, ValueError):
+            continue  # an unreadable record does not count as done
+        if data.get("config_hash") == chash:
+            return rec
+    return None
+
+
+def write_error(run_dir: str | os.PathLike, exc: BaseException, *, config_yaml: str,
+                extra: dict[str, Any] | None = None) -> Path:
+    """Record a failed run: the error, its traceback and the config (atomically)."""
+    import traceback
+
+    run_dir = Path(run_dir)
+    atomic.write_text(run_dir / CONFIG_FILE, config_yaml)
+    record = {"error": f"{type(exc).__name__}: {exc}",
+              "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+              "versions": package_versions(), "git_commit": git_commit()}
+    record.update(extra or {})
+    return atomic.write_json(run_dir / ERROR_FILE, record)

@@ -51,6 +51,8 @@ def _build_loggers(cfg: DictConfig, run_dir: Path) -> list:
         if conf is None or "_target_" not in conf:
             continue
         try:
+            if "Wandb" in str(conf.get("_target_")):
+                conf = _wandb_grouping(cfg, conf)
             logger = instantiate(conf)
             if "Wandb" in type(logger).__name__:
                 _ = logger.experiment  # start W&B now so a failure is caught here, not mid-fit
@@ -59,8 +61,29 @@ def _build_loggers(cfg: DictConfig, run_dir: Path) -> list:
                           "training continues without it, the run record is still written",
                           RuntimeWarning, stacklevel=2)
             continue
+        if hasattr(logger, "log_hyperparams"):
+            from .record import config_hash
+
+            params = OmegaConf.to_container(cfg, resolve=True)
+            params.pop("hydra", None)
+            params["config_hash"] = config_hash(cfg)
+            logger.log_hyperparams(params)
         loggers.append(logger)
     return loggers
+
+
+def _wandb_grouping(cfg: DictConfig, conf: DictConfig) -> DictConfig:
+    """Group W&B runs by sweep (the multirun directory's name) and name them by run dir."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    conf = OmegaConf.merge(conf, {})  # a copy we may extend
+    with open_dict(conf):
+        if conf.get("group") is None and _is_multirun():
+            conf.group = Path(HydraConfig.get().sweep.dir).name
+        if conf.get("name") is None:
+            conf.name = run_dir_of(cfg).name
+    return conf
 
 
 def train_recommender(cfg: DictConfig) -> dict:
@@ -120,21 +143,63 @@ def train_recommender(cfg: DictConfig) -> dict:
 TASKS = {"train": train_recommender}
 
 
+def _overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return list(HydraConfig.get().overrides.task)
+    return []
+
+
+def _is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _is_rank_zero() -> bool:
+    """Only the first process of a distributed (DDP) run writes the record."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Run the task named by ``cfg.task`` and write the run record; return the metrics."""
-    from .record import write_record
+    """Run the task named by ``cfg.task`` and write the run record; return the metrics.
+
+    With ``resume=true`` a run whose config hash already has a complete record under
+    ``paths.output_dir`` is skipped and its recorded metrics are returned. A failing run
+    writes ``error.json`` (error, traceback, config) before the exception propagates.
+    """
+    from .record import config_hash, find_record, write_error, write_record
 
     if cfg.task not in TASKS:
         raise ValueError(f"unknown task {cfg.task!r}; choose one of {sorted(TASKS)}")
     run_dir = run_dir_of(cfg)
+    chash = config_hash(cfg)
+    writes = _is_rank_zero()
+    if cfg.get("resume", False):
+        done = find_record(cfg.paths.output_dir, chash)
+        if done is not None:
+            import json
+
+            log.info("resume: %s already done in %s, skipping", chash[:12], done.parent)
+            return json.loads(done.read_text())["metrics"]
     run_dir.mkdir(parents=True, exist_ok=True)
+    base = {"seed": int(cfg.seed), "task": cfg.task, "run_dir": str(run_dir),
+            "config_hash": chash, "overrides": _overrides(), "tags": list(cfg.get("tags") or [])}
     start = time.perf_counter()
-    metrics = dict(TASKS[cfg.task](cfg))
+    try:
+        metrics = dict(TASKS[cfg.task](cfg))
+    except BaseException as exc:
+        if writes:
+            write_error(run_dir, exc, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+                        extra={**base, "wall_time_s": round(time.perf_counter() - start, 3)})
+        raise
     info = metrics.pop("_info", {})
     wall = time.perf_counter() - start
-    write_record(run_dir, metrics, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
-                 extra={"seed": int(cfg.seed), "task": cfg.task, "wall_time_s": round(wall, 3),
-                        "run_dir": str(run_dir), **info})
+    if writes:
+        write_record(run_dir, metrics, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+                     extra={**base, "wall_time_s": round(wall, 3), **info})
     return metrics
 
 
@@ -151,11 +216,21 @@ def _hydra_main():
 
     @hydra.main(version_base="1.3", config_path="pkg://causalrec.conf", config_name="config")
     def _main(cfg: DictConfig) -> float | None:
-        metrics = train(cfg)
+        try:
+            metrics = train(cfg)
+        except Exception as exc:
+            if not _is_multirun():
+                raise
+            # one failed job must not stop the sweep: its error.json is written; the sweep
+            # summary at the end lists it and exits non-zero
+            log.error("job failed (%s: %s); error.json written in %s", type(exc).__name__, exc,
+                      run_dir_of(cfg))
+            return None
         print(format_table(metrics))
         print(f"run record: {run_dir_of(cfg) / 'metrics.json'}")
+        # sweepers (Optuna) optimise the validation metric, never a test metric
         monitor = OmegaConf.select(cfg, "model.monitor")
-        return metrics.get(f"test/{monitor.split('/', 1)[-1]}") if monitor else None
+        return metrics.get(f"best_{monitor}", metrics.get(monitor)) if monitor else None
 
     return _main
 
