@@ -148,6 +148,12 @@ class InteractionData:
                                (self.item_features, self.n_items, "item_features")):
             if table is None:
                 continue
+            if not isinstance(table, pd.DataFrame):
+                raise DataValidationError(f"{what} must be a DataFrame, got "
+                                          f"{type(table).__name__}", source=src, column=what)
+            if len(table) != n:
+                raise DataValidationError(f"{what} has {len(table)} rows but n={n}", source=src,
+                                          column=what)
             dup = table.index.duplicated()
             if dup.any():
                 raise DataValidationError(

@@ -1,0 +1,161 @@
+"""Text views of items and users for the language-model intent encoders.
+
+Item text renders an item's features through a template, e.g. ``"{title} ({year}).
+Genres: {genres}"`` -> ``"Toy Story (1995). Genres: Animation, Children's, Comedy"``.
+User text summarises a user's demographics and their *training-split* history (most recent
+first, by timestamp when there is one): the user text is built from the train
+InteractionData only, so validation and test items can never leak into an encoder's input.
+
+Templates are plain ``str.format`` strings living in ``conf/dataset/*.yaml`` under
+``text:``; the rendering is deterministic, and :meth:`TextTemplates.version` (the declared
+version plus a hash of the templates) is what the encoder cache keys on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .schema import DataValidationError, InteractionData
+
+TEMPLATE_VERSION = "text-v1"
+
+
+@dataclass(frozen=True)
+class TextTemplates:
+    """Templates for item and user text.
+
+    Attributes:
+        item: format string over item feature columns plus ``item_id``.
+        user: format string over user feature columns plus ``user_id``, ``history`` (the
+            ``history_field`` of up to ``history_items`` training items, most recent first,
+            joined by ``history_separator``) and ``n_history`` (the user's training count).
+        history_items: how many training items the user text lists.
+        history_field: item feature shown in the history (``item_id`` when absent).
+        values: per-field value maps, e.g. ``{"gender": {"M": "man", "F": "woman"}}``.
+        seq_separator: how sequence-valued features (e.g. genres) are joined.
+        empty_history: what ``history`` says for a user without training items.
+        declared_version: bump when the rendering code changes meaning.
+    """
+
+    item: str = "{item_id}"
+    user: str = "User {user_id}. Recent items: {history}."
+    history_items: int = 10
+    history_field: str = "title"
+    history_separator: str = "; "
+    values: dict = field(default_factory=dict)
+    seq_separator: str = ", "
+    empty_history: str = "none"
+    declared_version: str = TEMPLATE_VERSION
+
+    @classmethod
+    def from_config(cls, cfg: dict | TextTemplates | None) -> TextTemplates:
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, TextTemplates):
+            return cfg
+        cfg = dict(cfg)
+        if "version" in cfg:
+            cfg["declared_version"] = cfg.pop("version")
+        unknown = set(cfg) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise DataValidationError(f"unknown text template keys {sorted(unknown)}; known: "
+                                      f"{sorted(cls.__dataclass_fields__)}", column="text")
+        cfg["values"] = {k: dict(v) for k, v in dict(cfg.get("values") or {}).items()}
+        return cls(**cfg)
+
+    def version(self) -> str:
+        """Declared version + a hash of everything that changes the rendered text."""
+        h = hashlib.sha256(repr((self.item, self.user, self.history_items, self.history_field,
+                                 self.history_separator, sorted((k, sorted(v.items())) for k, v
+                                                                in self.values.items()),
+                                 self.seq_separator, self.empty_history)).encode())
+        return f"{self.declared_version}-{h.hexdigest()[:12]}"
+
+
+def _fields(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+def _column_strings(table: pd.DataFrame | None, n: int, name: str, templates: TextTemplates,
+                    ids: np.ndarray, id_name: str) -> dict[str, list[str]]:
+    cols: dict[str, list[str]] = {id_name: [str(v) for v in ids]}
+    if table is None:
+        return cols
+    for col in table.columns:
+        vmap = templates.values.get(col, {})
+        out = []
+        for v in table[col].tolist():
+            if isinstance(v, (tuple, list, np.ndarray)):
+                out.append(templates.seq_separator.join(str(vmap.get(x, x)) for x in v))
+            elif v is None or (isinstance(v, float) and v != v):
+                out.append("")
+            else:
+                if isinstance(v, float) and v.is_integer():
+                    v = int(v)
+                out.append(str(vmap.get(str(v), v)))
+        cols[str(col)] = out
+    return cols
+
+
+def _render(template: str, cols: dict[str, list[str]], n: int, what: str) -> list[str]:
+    need = _fields(template)
+    missing = [f for f in need if f not in cols]
+    if missing:
+        raise DataValidationError(
+            f"the {what} text template {template!r} uses {missing}, which the data does not "
+            f"have (available: {sorted(cols)})", column=f"text.{what}")
+    return [template.format_map({f: cols[f][i] for f in need}) for i in range(n)]
+
+
+def item_texts(data: InteractionData, templates: TextTemplates | dict | None = None) -> list[str]:
+    """One text per item, in item-index order."""
+    t = TextTemplates.from_config(templates)
+    cols = _column_strings(data.item_features, data.n_items, "item", t, data.item_ids, "item_id")
+    return _render(t.item, cols, data.n_items, "item")
+
+
+def user_texts(train: InteractionData, templates: TextTemplates | dict | None = None) -> list[str]:
+    """One text per user from ``train`` only (the training split): demographics + history."""
+    t = TextTemplates.from_config(templates)
+    cols = _column_strings(train.user_features, train.n_users, "user", t, train.user_ids,
+                           "user_id")
+    if t.history_field in (train.item_features.columns if train.item_features is not None
+                           else ()):
+        names = _column_strings(train.item_features[[t.history_field]], train.n_items, "item",
+                                t, train.item_ids, "item_id")[t.history_field]
+    else:
+        names = [str(v) for v in train.item_ids]
+    df = train.interactions
+    users = df["user"].to_numpy(np.int64)
+    items = df["item"].to_numpy(np.int64)
+    ts = df["timestamp"].to_numpy(np.float64) if "timestamp" in df.columns \
+        else np.arange(len(df), dtype=np.float64)
+    # most recent first; ties by later row first, so the order is fully determined
+    order = np.lexsort((-np.arange(len(df)), -ts, users))
+    su, si = users[order], items[order]
+    counts = np.bincount(su, minlength=train.n_users)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    history, n_hist = [], []
+    for u in range(train.n_users):
+        k = min(int(counts[u]), t.history_items)
+        if k == 0:
+            history.append(t.empty_history)
+        else:
+            history.append(t.history_separator.join(names[j] for j in si[starts[u]:starts[u] + k]))
+        n_hist.append(str(int(counts[u])))
+    cols["history"] = history
+    cols["n_history"] = n_hist
+    return _render(t.user, cols, train.n_users, "user")
+
+
+def build_text_views(train: InteractionData, templates: TextTemplates | dict | None = None
+                     ) -> tuple[list[str], list[str]]:
+    """``(user_text, item_text)`` for a split's *training* data (pass ``split.train``)."""
+    if hasattr(train, "train") and not isinstance(train, InteractionData):
+        train = train.train  # a Split
+    return user_texts(train, templates), item_texts(train, templates)
