@@ -1,0 +1,80 @@
+"""``make bench``: run every benchmark in scripts/bench/ and write docs/benchmarks.md.
+
+Each benchmark prints its own figures with the peer it is compared with and the ratio,
+measured side by side in one run; this script collects their output verbatim with the
+machine's description and the command that reproduces each section.
+
+    python scripts/bench/run_all.py [--quick] [--only NAME[,NAME...]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines()
+                          if x.startswith("MemTotal")).split()[1])
+        mem = f"{mem_kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        mem = "?"
+    import torch
+
+    return (f"{cpu}, {os.cpu_count()} cores, {mem} RAM, Python {platform.python_version()}, "
+            f"torch {torch.__version__}, no GPU" if not torch.cuda.is_available() else
+            f"{cpu}, {os.cpu_count()} cores, {mem}, GPU {torch.cuda.get_device_name(0)}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="pass --quick to every benchmark")
+    ap.add_argument("--only", default="", help="comma-separated benchmark names")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = ap.parse_args(argv)
+    only = {n for n in args.only.split(",") if n}
+    benches = sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py"
+                     and (not only or p.stem in only))
+    from causalrec import atomic
+
+    parts = ["# causalrec benchmarks", "",
+             f"Measured {time.strftime('%Y-%m-%d')} on: {machine()}.", "",
+             "Each section is one benchmark script's output: causalrec's figure, the peer it is "
+             "compared with, and their ratio, measured side by side in the same run. Reproduce "
+             "a section with the command under its heading; `make bench` reruns them all.", ""]
+    failed = []
+    for bench in benches:
+        cmd = [sys.executable, str(bench.relative_to(ROOT))] + (["--quick"] if args.quick else [])
+        print(f"== {bench.name}", flush=True)
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        took = time.perf_counter() - t0
+        print(res.stdout[-4000:], flush=True)
+        parts += [f"## {bench.stem}", "", f"`{' '.join(['python'] + cmd[1:])}` ({took:.0f} s)", ""]
+        if res.returncode != 0:
+            failed.append(bench.name)
+            parts += ["**failed**:", "", "```", res.stderr[-3000:], "```", ""]
+        else:
+            parts += [res.stdout.strip(), ""]
+    atomic.write_text(args.out, "\n".join(parts) + "\n")
+    print(f"wrote {args.out}" + (f"; failed: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
