@@ -1,4 +1,4 @@
-"""Small random discrete Bayesian networks and a brute-force truncated-factorisation oracle.
+"""Fixtures for the graph tests: small random discrete Bayesian networks and a brute-force truncated-factorisation oracle.
 
 The oracle enumerates every joint assignment of the network and multiplies the CPD entries of
 the non-intervened nodes (Pearl 2009, eq. 3.10), so it shares no code with the elimination
@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 
 def random_network(seed: int, n_nodes: int | None = None, max_parents: int = 3,
@@ -68,3 +69,15 @@ def brute_force(bn, variables, do=None, evidence=None) -> np.ndarray:
             w *= float(cpd.values[idx])
         out[tuple(a[v] for v in variables)] += w
     return out / out.sum()
+
+
+@pytest.fixture(scope="session")
+def make_network():
+    """``make_network(seed, n_nodes=None, max_parents=3, string_states=False)``."""
+    return random_network
+
+
+@pytest.fixture(scope="session")
+def truth():
+    """``truth(bn, variables, do, evidence)``: brute-force truncated factorisation."""
+    return brute_force
