@@ -93,11 +93,11 @@ def cluster_intents(embeddings, k: int | None = None, k_range: tuple[int, int] =
 
 
 def project_2d(embeddings, method: str = "pca", seed: int = 0, perplexity: float = 30.0,
-               ) -> np.ndarray:
+               max_iter: int = 1000) -> np.ndarray:
     """A 2-D projection [n, 2] of ``embeddings`` for scatter plots.
 
     ``pca`` (linear, deterministic) or ``tsne`` (van der Maaten & Hinton 2008; perplexity is
-    capped below the number of rows).
+    capped below the number of rows; ``max_iter`` optimisation steps, at least 250).
     """
     x = _as_array(embeddings)
     if method == "pca":
@@ -114,5 +114,5 @@ def project_2d(embeddings, method: str = "pca", seed: int = 0, perplexity: float
             raise ValueError(f"t-SNE needs at least 3 rows, got {len(x)}")
         perp = min(perplexity, (len(x) - 1) / 3)
         return TSNE(n_components=2, perplexity=perp, random_state=seed,
-                    init="pca").fit_transform(x)
+                    init="pca", max_iter=max_iter).fit_transform(x)
     raise ValueError(f"unknown projection method {method!r}; choose 'pca' or 'tsne'")
