@@ -68,9 +68,6 @@ def format_table(summary, metrics: Sequence[str]) -> str:
 
 def plot(summary, group_by: Sequence[str], metrics: Sequence[str]):
     """One panel per metric: bars of the group means with std error bars."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     labels = [", ".join(str(r[g]) for g in group_by) or "all" for _, r in summary.iterrows()] \
