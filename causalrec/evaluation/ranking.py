@@ -1,6 +1,7 @@
 """Full-ranking top-K metrics with RecBole's definitions, vectorised over users.
 
-Every function takes ``hits`` (bool ``[B, K]``: is the item at rank r a target?) and
+RecBole 1.2.1's ``recbole/evaluator/metrics.py`` defines them; ``user_auc`` gives its GAUC.
+Every top-K function takes ``hits`` (bool ``[B, K]``: is the item at rank r a target?) and
 ``n_targets`` (``[B]``), and returns one value per user; averaging over users gives the
 metric as RecBole reports it.
 """
@@ -64,6 +65,30 @@ def map_(hits: torch.Tensor, n_targets: torch.Tensor) -> torch.Tensor:
 
 METRIC_FNS = {"recall": recall, "precision": precision, "ndcg": ndcg, "mrr": mrr, "hit": hit,
               "map": map_}
+
+
+def user_auc(scores: torch.Tensor, target: torch.Tensor,
+             exclude: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-user AUC over the full item ranking: the share of (target, non-target) pairs,
+    excluded items left out, that the scores order correctly (ties count 1/2).
+
+    Returns ``(auc [B], n_targets [B])``; RecBole's GAUC is the ``n_targets``-weighted mean
+    (users without a target or without a non-target get weight 0 and AUC 0).
+    """
+    target = target.bool()
+    neg = ~target if exclude is None else ~target & ~exclude.bool()
+    s = scores.double()
+    inf = torch.tensor(float("inf"), dtype=s.dtype, device=s.device)
+    neg_sorted = torch.sort(torch.where(neg, s, inf), dim=1).values
+    less = torch.searchsorted(neg_sorted, s.contiguous(), side="left").double()
+    leq = torch.searchsorted(neg_sorted, s.contiguous(), side="right").double()
+    n_neg = neg.sum(1).double()
+    less, leq = torch.minimum(less, n_neg[:, None]), torch.minimum(leq, n_neg[:, None])
+    correct = torch.where(target, less + 0.5 * (leq - less), torch.zeros_like(less)).sum(1)
+    n_pos = target.sum(1).double()
+    pairs = n_pos * n_neg
+    auc = torch.where(pairs > 0, correct / pairs.clamp(min=1), torch.zeros_like(correct))
+    return auc, torch.where(pairs > 0, n_pos, torch.zeros_like(n_pos))
 
 
 def ranking_metrics(scores: torch.Tensor, target: torch.Tensor, ks=(10,),

@@ -7,6 +7,23 @@ import importlib
 _LAZY = {
     "Head": ("base", "Head"),
     "PointwiseHead": ("pointwise", "PointwiseHead"),
+    "BPRHead": ("bpr", "BPRHead"),
+    "IPSHead": ("ips", "IPSHead"),
+    "SNIPSHead": ("snips", "SNIPSHead"),
+    "DRJLHead": ("drjl", "DRJLHead"),
+    "CausEHead": ("cause", "CausEHead"),
+    "DICEHead": ("dice", "DICEHead"),
+    "MACRHead": ("macr", "MACRHead"),
+    "PDAHead": ("pda", "PDAHead"),
+    "RelMFHead": ("relmf", "RelMFHead"),
+    "TLearnerHead": ("tlearner", "TLearnerHead"),
+    "TARNetHead": ("tarnet", "TARNetHead"),
+    "PropensityModel": ("propensity", "PropensityModel"),
+    "PopularityPropensity": ("propensity", "PopularityPropensity"),
+    "NaiveBayesPropensity": ("propensity", "NaiveBayesPropensity"),
+    "LogisticPropensity": ("propensity", "LogisticPropensity"),
+    "LoggedPropensity": ("propensity", "LoggedPropensity"),
+    "build_head": ("build", "build_head"),
 }
 
 __all__ = list(_LAZY)

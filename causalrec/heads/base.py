@@ -15,13 +15,23 @@ class Head(nn.Module):
     scores used at evaluation time (a head with counterfactual inference, e.g. MACR or PDA,
     applies it there). Propensity models are fitted once outside and passed in, never
     recomputed inside a training step.
+
+    Class attribute ``sampling`` names the training batches the head needs from
+    :class:`causalrec.data.CausalRecDataModule` (``"pairwise"``: user/item/neg_item triples;
+    ``"pointwise"``: user/item/label rows; ``None``: either). The head's YAML sets
+    ``dataset.sampling`` to match, and :class:`causalrec.models.CausalRecModule` checks it.
     """
+
+    sampling: str | None = None
 
     def __init__(self, encoder: nn.Module, data=None, propensity=None):
         super().__init__()
         self.encoder = encoder
         self.propensity = propensity
+        self.n_users = int(getattr(data, "n_users", getattr(encoder, "n_users", 0)) or 0)
+        self.n_items = int(getattr(data, "n_items", getattr(encoder, "n_items", 0)) or 0)
 
+    # ------------------------------------------------------------------ the contract
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"score": self.score(batch["user"], batch["item"])}
 
@@ -36,3 +46,36 @@ class Head(nn.Module):
     def full_scores(self, users: torch.Tensor) -> torch.Tensor:
         u = self.encoder.encode_users(users)
         return u @ self.encoder.all_items().T
+
+    # ------------------------------------------------------------------ shared pieces
+    @staticmethod
+    def pointwise_view(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
+                                                                   torch.Tensor]:
+        """(users, items, labels) of a batch; a pairwise batch becomes its positives (label
+        1) followed by its sampled negatives (label 0)."""
+        if "neg_item" in batch:
+            u, i, j = batch["user"], batch["item"], batch["neg_item"]
+            ones = torch.ones(len(u), device=u.device)
+            return torch.cat([u, u]), torch.cat([i, j]), torch.cat([ones, torch.zeros_like(ones)])
+        if "label" in batch:
+            target = batch["label"]
+        elif "rating" in batch:
+            target = batch["rating"]
+        else:
+            raise KeyError("training batch has neither 'label'/'rating' nor 'neg_item' "
+                           f"(keys {sorted(batch)}); check dataset.sampling")
+        return batch["user"], batch["item"], target.float()
+
+    def propensities(self, users: torch.Tensor, items: torch.Tensor,
+                     labels: torch.Tensor | None = None,
+                     batch: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """P(observed) of each (user, item): the fitted propensity model when the head has
+        one, else the logged ``propensity`` column of the batch."""
+        if self.propensity is not None:
+            return self.propensity(users, items, labels).to(users.device).float()
+        if batch is not None and "propensity" in batch and len(batch["propensity"]) == len(users):
+            return batch["propensity"].float()
+        raise ValueError(
+            f"{type(self).__name__} needs propensities: set head.propensity (a model from "
+            "causalrec.heads.propensity, e.g. PopularityPropensity) or use data with a "
+            "'propensity' column and pointwise batches")

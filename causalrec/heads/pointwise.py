@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-
 from .base import Head
+from .pointwise_loss import check_loss_type, elementwise_loss
 
 
 class PointwiseHead(Head):
@@ -19,24 +17,21 @@ class PointwiseHead(Head):
         weight_decay: L2 penalty on the embeddings used in the batch.
     """
 
+    sampling = None
+
     def __init__(self, encoder, data=None, propensity=None, loss_type: str = "bce",
                  weight_decay: float = 0.0):
         super().__init__(encoder, data, propensity)
-        if loss_type not in ("bce", "mse"):
-            raise ValueError(f"head.loss_type must be 'bce' or 'mse', got {loss_type!r}")
-        self.loss_type = loss_type
+        self.loss_type = check_loss_type(loss_type, "head")
         self.weight_decay = float(weight_decay)
 
     def forward(self, batch):
-        u = self.encoder.encode_users(batch["user"])
-        v = self.encoder.encode_items(batch["item"])
-        return {"score": (u * v).sum(-1), "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
+        users, items, labels = self.pointwise_view(batch)
+        u = self.encoder.encode_users(users)
+        v = self.encoder.encode_items(items)
+        return {"score": (u * v).sum(-1), "label": labels,
+                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
 
     def loss(self, batch, outputs):
-        target = batch["label"] if "label" in batch else batch["rating"]
-        s = outputs["score"]
-        if self.loss_type == "bce":
-            loss = F.binary_cross_entropy_with_logits(s, target.float())
-        else:
-            loss = F.mse_loss(s, target.float())
+        loss = elementwise_loss(outputs["score"], outputs["label"], self.loss_type).mean()
         return loss + self.weight_decay * outputs["reg"]

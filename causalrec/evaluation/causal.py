@@ -1,0 +1,125 @@
+"""Causal metrics against ground truth (a simulator's potential outcomes) or randomized logs.
+
+- :func:`ate_abs_error` and :func:`pehe`: accuracy of average and individual effect
+  estimates (Hill 2011, "Bayesian Nonparametric Modeling for Causal Inference", JCGS: PEHE).
+- :func:`uplift_curve`, :func:`auuc`, :func:`qini_curve`, :func:`qini`: how well a ranking by
+  estimated uplift sorts units by their effect, from treated/control outcomes (Radcliffe
+  2007, "Using control groups to target on predicted lift"; Gutierrez and Gerardy 2017,
+  "Causal Inference and Uplift Modelling: A Review of the Literature").
+- :func:`causal_precision_at_k`: the mean true effect of recommending the top-K items (Sato,
+  Takemori, Singh and Nishimura 2020, "Unbiased Learning for the Causal Effect of
+  Recommendation", RecSys: CP@K; :func:`causal_dcg_at_k` is their CDCG).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _np(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def ate_abs_error(tau_hat, tau_true) -> float:
+    """``|mean(tau_hat) - mean(tau_true)|`` over the same units."""
+    a, b = _np(tau_hat).reshape(-1), _np(tau_true).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"tau_hat has {a.shape[0]} units but tau_true has {b.shape[0]}")
+    return float(abs(a.mean() - b.mean()))
+
+
+def pehe(tau_hat, tau_true) -> float:
+    """Precision in estimating heterogeneous effects: ``sqrt(mean((tau_hat - tau)^2))``."""
+    a, b = _np(tau_hat).reshape(-1), _np(tau_true).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"tau_hat has {a.shape[0]} units but tau_true has {b.shape[0]}")
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def _sorted_cumulative(score, treatment, outcome):
+    s, t, y = _np(score).reshape(-1), _np(treatment).reshape(-1) > 0, _np(outcome).reshape(-1)
+    if not (len(s) == len(t) == len(y)):
+        raise ValueError(f"score, treatment and outcome lengths differ: {len(s)}, {len(t)}, "
+                         f"{len(y)}")
+    order = np.argsort(-s, kind="mergesort")
+    t, y = t[order], y[order]
+    nt, nc = np.cumsum(t), np.cumsum(~t)
+    yt, yc = np.cumsum(y * t), np.cumsum(y * ~t)
+    return nt, nc, yt, yc
+
+
+def uplift_curve(score, treatment, outcome) -> np.ndarray:
+    """``u(n) = (Y_t(n)/N_t(n) - Y_c(n)/N_c(n)) * n`` for the top ``n = 0..N`` units by
+    ``score`` (0 while an arm is empty); ``Y``/``N`` are outcome sums/counts per arm."""
+    nt, nc, yt, yc = _sorted_cumulative(score, treatment, outcome)
+    n = np.arange(1, len(nt) + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.where((nt > 0) & (nc > 0), (yt / np.maximum(nt, 1) - yc / np.maximum(nc, 1)) * n,
+                     0.0)
+    return np.r_[0.0, u]
+
+
+def qini_curve(score, treatment, outcome) -> np.ndarray:
+    """``q(n) = Y_t(n) - Y_c(n) * N_t(n) / N_c(n)`` for ``n = 0..N`` (0 while no control)."""
+    nt, nc, yt, yc = _sorted_cumulative(score, treatment, outcome)
+    q = np.where(nc > 0, yt - yc * nt / np.maximum(nc, 1), 0.0)
+    return np.r_[0.0, q]
+
+
+def _area_over_random(curve: np.ndarray) -> float:
+    n = len(curve) - 1
+    if n <= 0:
+        return 0.0
+    random_line = np.arange(n + 1) / n * curve[-1]
+    return float(np.mean(curve[1:] - random_line[1:]) / n)
+
+
+def auuc(score, treatment, outcome, normalize: bool = True) -> float:
+    """Area under the uplift curve per unit: ``mean_n u(n) / N``; with ``normalize`` the
+    area of a random ordering (the chord from 0 to ``u(N)``) is subtracted first, so 0 is
+    random and larger is better."""
+    u = uplift_curve(score, treatment, outcome)
+    n = len(u) - 1
+    if normalize:
+        return _area_over_random(u)
+    return float(np.mean(u[1:]) / n) if n else 0.0
+
+
+def qini(score, treatment, outcome) -> float:
+    """Qini coefficient: the area between the Qini curve and the random chord, per unit."""
+    return _area_over_random(qini_curve(score, treatment, outcome))
+
+
+def _topk(scores: torch.Tensor, k: int, exclude: torch.Tensor | None):
+    if exclude is not None:
+        scores = scores.masked_fill(exclude.bool(), float("-inf"))
+    return torch.topk(scores, min(k, scores.shape[1]), dim=1).indices
+
+
+def causal_precision_at_k(scores: torch.Tensor, tau: torch.Tensor, k: int,
+                          exclude: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-user CP@K: mean true effect ``tau_ui = Y_ui(1) - Y_ui(0)`` of the top-K items by
+    ``scores`` (``[B, n_items]`` both). Average over users for the metric."""
+    idx = _topk(scores, k, exclude)
+    return tau.double().gather(1, idx).mean(1)
+
+
+def causal_dcg_at_k(scores: torch.Tensor, tau: torch.Tensor, k: int,
+                    exclude: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-user CDCG@K: ``sum_{r <= K} tau_{u, item at r} / log2(r + 1)``."""
+    idx = _topk(scores, k, exclude)
+    disc = 1.0 / torch.log2(torch.arange(2, idx.shape[1] + 2, dtype=torch.float64,
+                                         device=idx.device))
+    return (tau.double().gather(1, idx) * disc).sum(1)
+
+
+def ips_effect(outcome, treatment, propensity, clip: float = 1e-3) -> np.ndarray:
+    """Unbiased per-row effect estimate from logs (Sato et al. 2020, Eq. 5):
+    ``Y Z / p - Y (1 - Z) / (1 - p)``; its mean over a list estimates CP@K without ground
+    truth. ``p`` is clipped to ``[clip, 1 - clip]``."""
+    y, z = _np(outcome), _np(treatment) > 0
+    p = np.clip(_np(propensity), clip, 1 - clip)
+    return y * z / p - y * ~z / (1 - p)
