@@ -75,9 +75,10 @@ def fit(spec: GraphSpec | str, df, estimator: str = "mle", *, seed: int | None =
 def _check_column(spec: GraphSpec, df, name: str) -> None:
     bad = ~df[name].isin(list(spec[name].states))
     if bad.any():
-        rows = list(df.index[bad.to_numpy()][:5])
+        rows = df.index[bad.to_numpy()][:5].tolist()
+        values = sorted(map(repr, df[name][bad].unique().tolist()))
         raise GraphValidationError(
-            f"{spec.source}: node {name!r}: data values {sorted(map(repr, df[name][bad].unique()))}"
+            f"{spec.source}: node {name!r}: data values {values}"
             f" are not among the declared states {list(spec[name].states)} (rows {rows})")
 
 

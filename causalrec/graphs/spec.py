@@ -174,14 +174,14 @@ class GraphSpec:
             node = self[name]
             col = df[name]
             if col.isna().any():
-                rows = list(df.index[col.isna()][:max_rows])
+                rows = df.index[col.isna().to_numpy()][:max_rows].tolist()
                 raise GraphValidationError(
                     f"{self.source}: node {name!r}: data has missing values (rows {rows})")
             allowed = set(node.states)
             bad_mask = ~col.isin(list(allowed))
             if bad_mask.any():
-                bad_vals = sorted({repr(v) for v in col[bad_mask].unique()})[:10]
-                rows = list(df.index[bad_mask.to_numpy()][:max_rows])
+                bad_vals = sorted({repr(v) for v in col[bad_mask].unique().tolist()})[:10]
+                rows = df.index[bad_mask.to_numpy()][:max_rows].tolist()
                 raise GraphValidationError(
                     f"{self.source}: node {name!r}: data values {', '.join(bad_vals)} are not "
                     f"among the declared states {list(node.states)} (rows {rows})")
