@@ -63,6 +63,10 @@ OBP_LAMBDAS = (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, math.inf)
 
 # --------------------------------------------------------------------------- inputs
 
+def _rows(mask: np.ndarray) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask)[:5]]
+
+
 def _at_logged_position(arr: Any, fb: LoggedFeedback, name: str) -> np.ndarray:
     """``arr[i, :, position_i]`` as ``[n_rounds, n_actions]`` (a view where possible).
 
@@ -84,7 +88,7 @@ def _at_logged_position(arr: Any, fb: LoggedFeedback, name: str) -> np.ndarray:
         raise DataValidationError(
             f"has {p} position(s) but the log shows actions at position "
             f"{int(fb.position.max())}", source="off-policy evaluation", column=name,
-            rows=np.flatnonzero(fb.position >= p))
+            rows=_rows(fb.position >= p))
     if p == 1:
         return np.broadcast_to(arr[:, :, 0], (n, a))
     if arr.shape[0] == 1:
@@ -134,7 +138,7 @@ def round_inputs(feedback: LoggedFeedback | Mapping[str, Any], action_dist: Any,
             raise DataValidationError(
                 "each round's action distribution at its logged position must be "
                 "non-negative and sum to 1 over actions", source="off-policy evaluation",
-                column="action_dist", rows=np.flatnonzero(bad))
+                column="action_dist", rows=_rows(bad))
     iw = pi[rows, fb.action] / fb.pscore
     if estimated_rewards is None:
         return RoundInputs(reward=fb.reward, iw=iw)
@@ -142,7 +146,7 @@ def round_inputs(feedback: LoggedFeedback | Mapping[str, Any], action_dist: Any,
     bad = ~np.isfinite(q).all(axis=1)
     if bad.any():
         raise DataValidationError("must be finite", source="off-policy evaluation",
-                                  column="estimated_rewards", rows=np.flatnonzero(bad))
+                                  column="estimated_rewards", rows=_rows(bad))
     q_factual = q[rows, fb.action]
     q_policy = np.einsum("ij,ij->i", pi, q)
     return RoundInputs(reward=fb.reward, iw=iw, q_factual=q_factual, q_policy=q_policy)
