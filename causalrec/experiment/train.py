@@ -140,7 +140,13 @@ def train_recommender(cfg: DictConfig) -> dict:
     return metrics
 
 
-TASKS = {"train": train_recommender}
+def _graph_study(cfg: DictConfig) -> dict:
+    from .graph_study import graph_study
+
+    return graph_study(cfg)
+
+
+TASKS = {"train": train_recommender, "graph": _graph_study}
 
 
 def _overrides() -> list[str]:
@@ -204,7 +210,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 def format_table(metrics: dict[str, float]) -> str:
-    keys = sorted(k for k in metrics if k.startswith(("test/", "val/")))
+    keys = sorted(k for k in metrics if "/" in k and not k.startswith(("train/", "best_")))
     width = max((len(k) for k in keys), default=10)
     lines = [f"{'metric':<{width}}  value", f"{'-' * width}  ------"]
     lines += [f"{k:<{width}}  {metrics[k]:.4f}" for k in keys]
