@@ -21,6 +21,7 @@ _LAZY = {
     "random_exposure_split": ("splits", "random_exposure_split"),
     "intervened_split": ("splits", "intervened_split"),
     "cold_start_split": ("splits", "cold_start_split"),
+    "split_fingerprint": ("splits", "split_fingerprint"),
     "load": ("registry", "load"),
     "register": ("registry", "register"),
     "fetch": ("registry", "fetch"),

@@ -49,6 +49,19 @@ def _lines(mask: np.ndarray) -> list[int]:
     return [int(i) + 2 for i in np.flatnonzero(mask)[:5]]
 
 
+def _fields_per_line(body: str) -> np.ndarray:
+    """Number of tab-separated fields on each line of ``body`` (vectorised over bytes)."""
+    if body.strip() == "":
+        return np.array([], dtype=np.int64)
+    a = np.frombuffer(body.encode("utf-8"), dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if len(a) and a[-1] != 10:
+        ends = np.r_[ends, len(a)]
+    starts = np.r_[0, ends[:-1] + 1]
+    tabs = np.r_[0, np.cumsum(a == 9, dtype=np.int64)]
+    return tabs[ends] - tabs[starts] + 1
+
+
 def parse_header(header: str, path: str) -> dict[str, str]:
     """Parse ``name:type<TAB>name:type...`` into an ordered {name: type} dict."""
     fields = header.rstrip("\r\n").split("\t")
@@ -100,45 +113,26 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
                                   source=src, rows=[line]) from None
     if not text.strip():
         raise DataValidationError("empty file: no header and no rows", source=src)
+    text = text.replace("\r\n", "\n")
     header, _, body = text.partition("\n")
+    body = body.rstrip("\n") + "\n" if body.strip("\n") else ""  # trailing blank lines
     types = parse_header(header, src)
     names = list(types)
-    if body and not body.endswith("\n"):
-        body += "\n"
-    try:
-        df = pd.read_csv(io.StringIO(body), sep="\t", header=None, dtype=str,
+    nfields = _fields_per_line(body)
+    for cmp, what in ((nfields < len(names), "fewer"), (nfields > len(names), "more")):
+        if cmp.any():
+            first = int(np.flatnonzero(cmp)[0])
+            column = names[int(nfields[first])] if what == "fewer" else None
+            raise DataValidationError(
+                f"{int(cmp.sum())} rows have {what} fields than the header's {len(names)} "
+                "(truncated file, blank line or wrong delimiter?)", source=src, column=column,
+                rows=_lines(cmp))
+    if len(nfields) == 0:
+        df = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    else:
+        df = pd.read_csv(io.StringIO(body), sep="\t", header=None, names=names, dtype=str,
                          keep_default_na=False, na_values=[], quoting=csv.QUOTE_NONE,
-                         engine="c", skip_blank_lines=True, index_col=False)
-    except pd.errors.ParserError as e:
-        msg = str(e)
-        line = None
-        if " line " in msg:
-            try:
-                line = int(msg.split(" line ")[1].split(",")[0]) + 1
-            except ValueError:
-                line = None
-        raise DataValidationError(
-            f"a row has more fields than the header's {len(names)} ({msg.strip()})",
-            source=src, rows=[line] if line else None) from None
-    if len(df) == 0:
-        df = pd.DataFrame({n: pd.Series([], dtype=str) for n in names})
-    elif df.shape[1] > len(names):
-        extra = df.iloc[:, len(names):].notna().any(axis=1).to_numpy()
-        raise DataValidationError(
-            f"{int(extra.sum())} rows have more fields than the header's {len(names)} "
-            "(wrong delimiter or unescaped tab?)", source=src, rows=_lines(extra))
-    df.columns = names[:df.shape[1]]
-    for n in names[df.shape[1]:]:
-        df[n] = np.nan
-    # a row with too few fields (e.g. a truncated last line) leaves NaN in the missing cells
-    missing = df.isna().to_numpy()
-    if missing.any():
-        bad_rows = missing.any(axis=1)
-        first_col = names[int(np.argmax(missing[bad_rows][0]))]
-        raise DataValidationError(
-            f"{int(bad_rows.sum())} rows have fewer fields than the header's {len(names)} "
-            "(truncated file or wrong delimiter?)", source=src, column=first_col,
-            rows=_lines(bad_rows))
+                         engine="c", skip_blank_lines=False, index_col=False)
     out = {}
     for name, typ in types.items():
         s = df[name]

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from .schema import DataValidationError, InteractionData
 from .splits import Split, make_split
+from .text_views import TextTemplates, build_text_views, user_texts
 
 
 def _positive_keys(data: InteractionData) -> np.ndarray:
@@ -47,6 +48,14 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
             break
         neg[todo] = draw(len(todo))
     return neg
+
+
+def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each of ``keys`` is in the sorted array ``sorted_keys`` (vectorised)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
 
 
 class _EpochBatches(IterableDataset):
@@ -93,11 +102,22 @@ class CausalRecDataModule(L.LightningDataModule):
             logged labels when the data has explicit 0/1 labels and ``negatives=0``) or
             ``"pairwise"`` (BPR triples user, item, neg_item).
         negative_sampler: ``"uniform"`` or ``"popularity"`` (proportional to train counts).
+        text: text-view templates (see :class:`causalrec.data.text_views.TextTemplates`);
+            when given, ``train_data`` carries ``user_text`` (from the training split only)
+            and ``item_text`` rendered with them, and ``meta["text_template_version"]``.
+            When omitted, a source's own item text is kept and user text is built with the
+            default template if the source has none.
+
+    Training batches carry ``user``, ``item`` and either ``label`` (pointwise) or
+    ``neg_item`` (pairwise), plus the logged ``propensity`` / ``exposure`` of each row when
+    the data has them (for sampled negatives: ``exposure`` = whether the pair was logged at
+    all; ``propensity`` is only passed when every row of the batch has a logged one).
     """
 
     def __init__(self, source: InteractionData, split: dict | None = None, batch_size: int = 2048,
                  eval_batch_size: int = 512, sampling: str = "pointwise", negatives: int = 1,
-                 negative_sampler: str = "uniform", seed: int = 0, name: str | None = None):
+                 negative_sampler: str = "uniform", seed: int = 0, name: str | None = None,
+                 text: dict | None = None):
         super().__init__()
         if not isinstance(source, InteractionData):
             raise DataValidationError(
@@ -116,6 +136,8 @@ class CausalRecDataModule(L.LightningDataModule):
         self.negative_sampler = negative_sampler
         self.seed = int(seed)
         self.name = name or source.name
+        self.text = None if text is None else TextTemplates.from_config(
+            dict(text) if not isinstance(text, TextTemplates) else text)
         self.split: Split | None = None
 
     # ---------------------------------------------------------------- setup
@@ -125,6 +147,7 @@ class CausalRecDataModule(L.LightningDataModule):
         opts = dict(self.split_options)
         protocol = opts.pop("protocol", "random")
         self.split = make_split(self.data, protocol=protocol, seed=self.seed, **opts)
+        self._attach_text()
         tr = self.split.train
         self._train_pos_keys = _positive_keys(tr)
         self._train_csr = tr.csr()
@@ -132,6 +155,20 @@ class CausalRecDataModule(L.LightningDataModule):
         self._test_csr = self.split.test.csr()
         pop = tr.item_popularity().astype(np.float64)
         self._pop_probs = (pop + 1e-12) / (pop + 1e-12).sum()
+        df = tr.interactions
+        self._train_logged_keys = np.unique(df["user"].to_numpy(np.int64) * self.n_items
+                                            + df["item"].to_numpy(np.int64))
+
+    def _attach_text(self) -> None:
+        """User text from the training split only; item text from the templates."""
+        tr = self.split.train
+        if self.text is not None:
+            tr.user_text, tr.item_text = build_text_views(tr, self.text)
+            tr.meta["text_template_version"] = self.text.version()
+        elif tr.user_text is None:
+            default = TextTemplates()
+            tr.user_text = user_texts(tr, default)
+            tr.meta.setdefault("text_template_version", default.version())
 
     @property
     def n_users(self) -> int:
@@ -166,12 +203,22 @@ class CausalRecDataModule(L.LightningDataModule):
             if self.sampling == "pairwise":
                 neg = sample_negatives(rng, users, self.n_items, self._train_pos_keys, probs)
                 out = {"user": users, "item": items, "neg_item": neg}
+                for col in ("propensity", "exposure"):
+                    if col in tr.columns:
+                        out[col] = tr[col].to_numpy(np.float32)
             else:
                 k = max(self.negatives, 0)
                 nu = np.repeat(users, k)
                 neg = sample_negatives(rng, nu, self.n_items, self._train_pos_keys, probs)
                 out = {"user": np.r_[users, nu], "item": np.r_[items, neg],
                        "label": np.r_[np.ones(len(users)), np.zeros(len(nu))].astype(np.float32)}
+                if "exposure" in tr.columns:
+                    keys = nu * self.n_items + neg
+                    logged = _member(self._train_logged_keys, keys)
+                    out["exposure"] = np.r_[tr["exposure"].to_numpy(np.float32),
+                                            logged.astype(np.float32)]
+                if "propensity" in tr.columns and k == 0:
+                    out["propensity"] = tr["propensity"].to_numpy(np.float32)
         perm = rng.permutation(len(out["user"]))
         return {k: v[perm] for k, v in out.items()}
 

@@ -159,6 +159,6 @@ def load_ml100k(path: str | os.PathLike | None = None, threshold: float | None =
                       f"RecBole atomic files ({ARTEFACT.requirement} wheel)" if path is None
                       else "RecBole atomic files"})
     data.item_text = item_texts(data, ITEM_TEXT)
-    data.meta["text_version"] = ITEM_TEXT.version()
+    data.meta["text_template_version"] = ITEM_TEXT.version()
     data.validate()
     return data

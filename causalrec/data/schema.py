@@ -79,6 +79,8 @@ class InteractionData:
     name: str = "data"
     source: str = "<memory>"
     meta: dict = field(default_factory=dict)
+    #: split parts may be empty (e.g. no validation rows); whole datasets may not
+    allow_empty: bool = False
 
     def __post_init__(self) -> None:
         if self.user_ids is None:
@@ -96,6 +98,8 @@ class InteractionData:
         if self.n_users <= 0 or self.n_items <= 0:
             raise DataValidationError(
                 f"empty data: n_users={self.n_users}, n_items={self.n_items}", source=src)
+        if len(df) == 0 and not self.allow_empty:
+            raise DataValidationError("empty data: no interactions", source=src)
         for col in REQUIRED_COLUMNS:
             if col not in df.columns:
                 raise DataValidationError(
@@ -181,7 +185,7 @@ class InteractionData:
         inter = self.interactions.iloc[np.asarray(rows)] if np.asarray(rows).dtype != bool \
             else self.interactions[np.asarray(rows)]
         return replace(self, interactions=inter.reset_index(drop=True),
-                       name=name or self.name, meta=dict(self.meta))
+                       name=name or self.name, meta=dict(self.meta), allow_empty=True)
 
     def with_interactions(self, interactions: pd.DataFrame, **changes) -> InteractionData:
         return replace(self, interactions=interactions.reset_index(drop=True), **changes)
