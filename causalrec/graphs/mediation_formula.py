@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .interventions import _Network, do_query
 from .effects import arms, expected_outcomes, outcome_scores
+from .interventions import _Network, do_query
 
 
 class MediationIdentityError(ValueError):

@@ -95,11 +95,12 @@ def choose_multistate(bn, min_states=4):
     return node, max(sorted(desc), key=lambda d: depth[d]), card[node]
 
 
-def timed(fn, repeats: int):
+def timed(repeats: int, fn, *args, **kwargs):
+    """Best wall time of ``repeats`` calls of ``fn(*args, **kwargs)``, and its result."""
     times, out = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        out = fn()
+        out = fn(*args, **kwargs)
         times.append(time.perf_counter() - t0)
     return min(times), out
 
@@ -132,7 +133,7 @@ def main(argv=None) -> int:
         card = {c.variable: int(c.cardinality[0]) for c in bn.get_cpds()}
         adj_states = int(np.prod([card[p] for p in parents]))
         state = bn.get_cpds(node).state_names[node][0]
-        ours_t, ours = timed(lambda: do_query(bn, [target], {node: state}), reps)
+        ours_t, ours = timed(reps, do_query, bn, [target], {node: state})
         ci = CausalInference(bn)
         timed_out = False
         with warnings.catch_warnings():
@@ -165,8 +166,8 @@ def main(argv=None) -> int:
         if multi is not None:
             x, y, k = multi
             net = prepare(bn)
-            b_t, b = timed(lambda: do_query(net, [y], {x: ALL}), reps)
-            p_t, p = timed(lambda: do_query(net, [y], {x: ALL}, batched=False), reps)
+            b_t, b = timed(reps, do_query, net, [y], {x: ALL})
+            p_t, p = timed(reps, do_query, net, [y], {x: ALL}, batched=False)
             diff = float(np.abs(b.values - p.values).max())
             batch_rows.append((name, x, k, y, p_t, b_t, diff))
     print("-" * len(header))
