@@ -75,7 +75,7 @@ DEFAULTS: dict[str, Any] = dict(
     intent_concentration=10.0, zipf_exponent=1.0, candidate_intent=0.5, confounding=1.0,
     popularity_bias=None, intent_bias=None, exposure_effect=None, direct_effect=None,
     edge_weights=None, rates=None, effect_heterogeneity=None, preference_weight=1.5,
-    preference_effect=1.0, text_noise=0.2, user_sentences=4, item_text_noise=None,
+    preference_effect=1.0, text_noise=0.2, user_sentences=6, item_text_noise=None,
     randomized_users=0.1, randomized_per_user=None, randomized_propensity=0.5, seed=0,
 )
 
@@ -233,15 +233,21 @@ class _World:
             lev = np.empty(self.n_items, dtype=np.int16)
             lev[order] = (m - 1 - np.minimum((before * m).astype(int), m - 1))
             self.pop_levels[name] = lev
-        # within-topic popularity sampling tables
-        self.by_topic = np.argsort(self.item_topic, kind="stable")
-        cum = np.cumsum(self.item_pop[self.by_topic])
-        starts = np.searchsorted(self.item_topic[self.by_topic], np.arange(self.k))
+        # candidate sampling tables: cells (topic, popularity level), popularity within a cell
+        lev = self.pop_levels["popularity" if "popularity" in nodes else
+                              ("conformity" if "conformity" in nodes else "popularity")]
+        self.n_lev = int(lev.max()) + 1
+        self.lev_mass = np.bincount(lev, weights=self.item_pop, minlength=self.n_lev)
+        cell = self.item_topic * self.n_lev + lev
+        self.by_cell = np.argsort(cell, kind="stable")
+        self.cum = np.cumsum(self.item_pop[self.by_cell])
+        n_cells = self.k * self.n_lev
+        starts = np.searchsorted(cell[self.by_cell], np.arange(n_cells))
         ends = np.r_[starts[1:], self.n_items]
-        self.cum = cum
-        self.t_lo = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
-        self.t_hi = cum[ends - 1]
-        self.t_start, self.t_end = starts, ends
+        self.c_lo = np.where(starts > 0, self.cum[np.maximum(starts - 1, 0)], 0.0)
+        self.c_hi = np.where(ends > starts, self.cum[np.maximum(ends - 1, 0)], self.c_lo)
+        self.c_start, self.c_end = starts, ends
+        self.cell_empty = ends <= starts
         self.model: StructuralModel | None = None
         self.interest_cuts: np.ndarray | None = None
 
@@ -258,10 +264,21 @@ class _World:
         topic = np.minimum((rng.random(m)[:, None] >= cdf).sum(axis=1), self.k - 1)
         uni = rng.random(m) >= float(self.opt["candidate_intent"])
         topic = np.where(uni, rng.integers(0, self.k, size=m), topic)
-        target = self.t_lo[topic] + rng.random(m) * (self.t_hi[topic] - self.t_lo[topic])
+        # popularity level first (independent of the user), then the cell's items by
+        # popularity; an empty (topic, level) cell falls back to that topic's other levels
+        lev = np.searchsorted(np.cumsum(self.lev_mass), rng.random(m) * self.lev_mass.sum(),
+                              side="right")
+        lev = np.minimum(lev, self.n_lev - 1)
+        cell = topic * self.n_lev + lev
+        for _ in range(self.n_lev):
+            empty = self.cell_empty[cell]
+            if not empty.any():
+                break
+            cell[empty] = topic[empty] * self.n_lev + (cell[empty] + 1) % self.n_lev
+        target = self.c_lo[cell] + rng.random(m) * (self.c_hi[cell] - self.c_lo[cell])
         pos = np.searchsorted(self.cum, target, side="right")
-        pos = np.clip(pos, self.t_start[topic], self.t_end[topic] - 1)
-        return self.by_topic[pos]
+        pos = np.clip(pos, self.c_start[cell], self.c_end[cell] - 1)
+        return self.by_cell[pos]
 
     def rows(self, users: np.ndarray, per_user: int, how: str,
              rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -643,8 +660,9 @@ def simulate(graph="popularity_bias", **options) -> SimulationResult:
                            meta=dict(meta), **common)
     rtable = _table(g, rrows, RANDOM_POLICY) if rrows is not None else \
         _table(g, None, RANDOM_POLICY, like=data.interactions)
+    empty = {"allow_empty": True} if rrows is None else {}
     randomized = InteractionData(interactions=rtable, name=f"{name}/randomized",
-                                 meta=dict(meta), **common)
+                                 meta=dict(meta), **common, **empty)
     frames = {"logs": {v: rows[v] for v in g.order}}
     frames["randomized"] = {v: (rrows[v] if rrows is not None else np.zeros(0, np.int16))
                             for v in g.order}

@@ -43,7 +43,7 @@ def test_determinism_and_seed_changes_everything():
 
 def test_empirical_ate_on_fresh_randomized_sample_matches_truth(pop):
     # fresh rows drawn like the logs but with exposure randomized (p = 0.5)
-    frame, truth = pop.sample(per_user=40, policy="uniform", candidates="logging", seed=5)
+    frame, truth = pop.sample(policy="uniform", candidates="logging", seed=5)
     est, se = _diff_in_means(frame["click"].to_numpy(float), frame["exposure"].to_numpy())
     assert abs(est - pop.truth.ate) < 3 * se, (est, se, pop.truth.ate)
     assert abs(est - truth["ate"]) < 3 * se
@@ -63,9 +63,9 @@ def test_exposure_rate_is_calibrated_per_decile_of_true_propensity():
                    randomized_users=0.0)
     df = res.data.interactions
     assert np.allclose(df["propensity"], res.truth.propensity)
-    dec = pd.qcut(df["propensity"], 10, labels=False, duplicates="drop")
+    dec = pd.qcut(df["propensity"].rank(method="first"), 10, labels=False)
     g = df.groupby(dec).agg(rate=("exposure", "mean"), p=("propensity", "mean"))
-    assert len(g) >= 8
+    assert len(g) == 10
     assert (g["rate"] - g["p"]).abs().max() < 0.01, g
     # the policy really is missing-not-at-random: propensities spread widely
     assert g["p"].iloc[-1] - g["p"].iloc[0] > 0.3
@@ -220,8 +220,12 @@ def test_edges_actually_drive_the_data():
     # with the popularity -> exposure weight at 0, exposure no longer depends on popularity
     res = simulate("popularity_bias", popularity_bias=0.0, **SMALL)
     df = res.data.interactions
+    intent = res.frames["logs"]["intent"]
+    spread = df.groupby(intent)["propensity"].agg(lambda p: p.max() - p.min())
+    assert spread.max() < 1e-12
+    # popularity levels are drawn independently of the user, as the graph's roots are
     by_pop = df.groupby("popularity")["propensity"].mean()
-    assert by_pop.max() - by_pop.min() < 1e-9
+    assert by_pop.max() - by_pop.min() < 0.01
     res2 = simulate("popularity_bias", **SMALL)
     by_pop2 = res2.data.interactions.groupby("popularity")["propensity"].mean()
     assert by_pop2.is_monotonic_increasing and by_pop2.iloc[-1] - by_pop2.iloc[0] > 0.1
