@@ -43,7 +43,7 @@ from .simulator_model import Equation, StructuralModel, _logit, _sigmoid
 from .simulator_text import item_texts, user_texts
 
 LOGGING_POLICY = "logging"
-RANDOM_POLICY = "uniform"
+RANDOM_POLICY = "random"
 
 #: default edge weights (log-odds shift from a parent's lowest to highest state); the
 #: treatment is looked up under its own name and then as "exposure"; anything else is 1.0
@@ -175,7 +175,7 @@ class SimulationResult:
     def sample(self, users=None, per_user: int | None = None, policy: str = RANDOM_POLICY,
                candidates: str = "logging", propensity: float = 0.5, seed: int = 1):
         """Fresh rows from the same world: ``policy`` "logging" (the biased policy) or
-        "uniform" (exposure with constant ``propensity``); ``candidates`` "logging" (drawn
+        "random" (exposure with constant ``propensity``); ``candidates`` "logging" (drawn
         like the logs) or "uniform" (uniformly random items). Returns ``(frame, truth)`` where
         ``frame`` has user, item, node state indices, propensity, mu0, mu1, y0, y1."""
         w = self.truth.world
@@ -701,7 +701,7 @@ def _table(g: SimGraph, rows: dict | None, policy: str, like: pd.DataFrame | Non
 def load_synthetic(graph="popularity_bias", include_randomized: bool = True,
                    **options) -> InteractionData:
     """The ``synthetic`` dataset: :func:`simulate`'s logs (and, by default, its randomized
-    rows, ``policy == "uniform"``) as one InteractionData; truth in ``meta["truth"]``."""
+    rows, ``policy == "random"``) as one InteractionData; truth in ``meta["truth"]``."""
     res = simulate(graph, **options)
     data = res.combined() if include_randomized else res.data
     data.meta["simulation"] = res

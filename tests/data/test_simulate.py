@@ -43,7 +43,7 @@ def test_determinism_and_seed_changes_everything():
 
 def test_empirical_ate_on_fresh_randomized_sample_matches_truth(pop):
     # fresh rows drawn like the logs but with exposure randomized (p = 0.5)
-    frame, truth = pop.sample(policy="uniform", candidates="logging", seed=5)
+    frame, truth = pop.sample(policy="random", candidates="logging", seed=5)
     est, se = _diff_in_means(frame["click"].to_numpy(float), frame["exposure"].to_numpy())
     assert abs(est - pop.truth.ate) < 3 * se, (est, se, pop.truth.ate)
     assert abs(est - truth["ate"]) < 3 * se
@@ -52,7 +52,7 @@ def test_empirical_ate_on_fresh_randomized_sample_matches_truth(pop):
     r = pop.randomized.interactions
     est, se = _diff_in_means(r["label"].to_numpy(), r["exposure"].to_numpy())
     assert abs(est - pop.truth.randomized["ate"]) < 3 * se
-    assert (r["policy"] == "uniform").all() and np.allclose(r["propensity"], 0.5)
+    assert (r["policy"] == "random").all() and np.allclose(r["propensity"], 0.5)
     # randomized rows are for held-out sample of users, uniformly random items
     assert set(r["user"].unique()) == set(pop.truth.randomized["users"].tolist())
     assert len(pop.truth.randomized["users"]) == round(0.1 * SMALL["n_users"])
