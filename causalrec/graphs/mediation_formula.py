@@ -32,18 +32,18 @@ class MediationIdentityError(ValueError):
 
 def default_covariates(net: _Network, treatment: str, mediators: Sequence[str],
                        outcome: str) -> list[str]:
-    """Observed parents of the mediators and the outcome that are not the treatment, a
-    mediator, or a descendant of the treatment."""
+    """Parents of the mediators and the outcome that are not the treatment, a mediator, or a
+    descendant of the treatment. A latent parent is kept: the fitted network carries its CPD,
+    so the formula can average over it."""
     import networkx as nx
 
     g = nx.DiGraph([(p, c) for c, ps in net.parents.items() for p in ps])
     g.add_nodes_from(net.parents)
     desc = nx.descendants(g, treatment)
-    latents = set(getattr(net.bn, "latents", set()) or set())
     out = []
     for node in [*mediators, outcome]:
         for p in net.parents[node]:
-            if p == treatment or p in mediators or p in desc or p in latents or p in out:
+            if p == treatment or p in mediators or p in desc or p in out:
                 continue
             out.append(p)
     return out

@@ -170,3 +170,28 @@ def test_mediation_on_the_shipped_graph_by_hand():
     assert res["natural_indirect"] == pytest.approx(nie)
     assert res["total"] == pytest.approx(nde + nie)
     assert g.ate(bn, "exposure", "purchase") == pytest.approx(nde + nie)
+
+
+def test_mediation_averages_over_a_latent_confounder_of_the_mediator():
+    """browse_purchase_rating: latent intent confounds purchase -> rating; the fitted network
+    carries intent's CPD, so the formula conditions on it and the identity holds."""
+    from pgmpy.factors.discrete import TabularCPD
+
+    spec = g.load_graph("browse_purchase_rating")
+    bn, _ = spec.to_pgmpy()
+    rng = np.random.default_rng(3)
+    for node in spec.nodes:
+        parents = spec.parents(node.name)
+        cols = int(np.prod([spec[p].cardinality for p in parents])) if parents else 1
+        bn.add_cpds(TabularCPD(
+            node.name, node.cardinality,
+            rng.dirichlet(np.ones(node.cardinality), size=cols).T,
+            evidence=parents or None,
+            evidence_card=[spec[p].cardinality for p in parents] or None,
+            state_names={v: list(spec[v].states) for v in [node.name, *parents]}))
+    res = g.mediation(bn, "browse", "purchase", "rating")
+    assert res["total"] == pytest.approx(res["natural_direct"] + res["natural_indirect"],
+                                         abs=1e-12)
+    assert res["natural_direct"] == pytest.approx(0.0, abs=1e-12)  # no browse -> rating arrow
+    with pytest.raises(g.MediationIdentityError):
+        g.mediation(bn, "browse", "purchase", "rating", covariates=[])

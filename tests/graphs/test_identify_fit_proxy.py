@@ -218,3 +218,13 @@ def test_draw_colours_roles_and_marks_latents():
     treat = tuple(np.round(matplotlib.colors.to_rgba(ROLE_COLOURS["treatment"]), 3))
     assert treat in colours
     plt.close("all")
+
+
+def test_learn_graph_without_an_expert_uses_every_column():
+    df = _vstructure_data(seed=2)
+    res = g.learn_graph(df, "pc")
+    assert res.shd is None and set(res.spec.node_names) == {"a", "b", "c", "d"}
+    assert res.spec.treatment is None
+    assert {frozenset(e) for e in res.spec.edges} == {frozenset(("a", "c")),
+                                                      frozenset(("b", "c")),
+                                                      frozenset(("c", "d"))}

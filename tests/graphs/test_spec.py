@@ -156,3 +156,15 @@ def test_replace_node_rewires_edges():
                                                       latent=False, states=[0, 1, 2, 3])
     assert ("cluster", "exposure") in g.edges and "intent" not in g
     assert g["cluster"].cardinality == 4 and not g.latents
+
+
+def test_loading_a_spec_does_not_import_pgmpy():
+    import subprocess
+    import sys
+
+    code = ("import sys, causalrec.graphs as g; s = g.load_graph('mediation'); "
+            "heavy = [m for m in ('pgmpy', 'torch', 'networkx', 'matplotlib') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
