@@ -47,6 +47,9 @@ _LAZY = {
     "evaluate_estimators": ("ope_evaluation", "evaluate_estimators"),
     "summarize_relative_errors": ("ope_evaluation", "summarize_relative_errors"),
     "plot_relative_errors": ("ope_evaluation", "plot_relative_errors"),
+    "obd_bts_prior": ("ope_obd", "obd_bts_prior"),
+    "obd_policy_action_dist": ("ope_obd", "obd_policy_action_dist"),
+    "obd_on_policy_value": ("ope_obd", "obd_on_policy_value"),
 }
 
 __all__ = list(_LAZY)
