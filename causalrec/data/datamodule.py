@@ -139,6 +139,7 @@ class CausalRecDataModule(L.LightningDataModule):
         self.text = None if text is None else TextTemplates.from_config(
             dict(text) if not isinstance(text, TextTemplates) else text)
         self.split: Split | None = None
+        self._train_batches: _EpochBatches | None = None
 
     # ---------------------------------------------------------------- setup
     def setup(self, stage: str | None = None) -> None:
@@ -224,7 +225,9 @@ class CausalRecDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        return DataLoader(_EpochBatches(self._epoch_arrays, self.batch_size), batch_size=None)
+        if self._train_batches is None:  # one epoch counter per datamodule: every epoch
+            self._train_batches = _EpochBatches(self._epoch_arrays, self.batch_size)  # resamples
+        return DataLoader(self._train_batches, batch_size=None)
 
     # ---------------------------------------------------------------- evaluation batches
     def _eval_loader(self, target, exclude) -> DataLoader:

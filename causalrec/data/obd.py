@@ -119,7 +119,9 @@ def load_obd(policy: str = "random", campaign: str = "all", quiet: bool = False,
         raise DataValidationError("actions not in item_context.csv", source=source,
                                   column="item_id", rows=list(np.flatnonzero(bad)))
     # a user = a distinct user-feature combination, numbered in order of first appearance
-    ukey = log[list(USER_FEATURES)].astype(str).agg("|".join, axis=1)
+    ukey = log[USER_FEATURES[0]].astype(str)
+    for col in USER_FEATURES[1:]:
+        ukey = ukey + "|" + log[col].astype(str)
     codes, uniques = pd.factorize(ukey, sort=False)
     user_features = log.loc[pd.Series(codes).drop_duplicates().index, list(USER_FEATURES)] \
         .reset_index(drop=True)

@@ -141,7 +141,7 @@ def temporal_split(data: InteractionData, seed: int = 0, mode: str = "valid_and_
     from_end = n_u - pos  # 1 = the latest
     part_sorted = np.zeros(len(df), dtype=np.int8)
     part_sorted[from_end <= legal] = 1
-    part_sorted[from_end == 1] = 2
+    part_sorted[(from_end == 1) & (legal >= 1)] = 2
     if leave == 1:
         part_sorted[part_sorted == 1] = 2
     part = np.empty(len(df), dtype=np.int8)
