@@ -7,6 +7,10 @@ set (pgmpy's default: the parents of the intervened node) has the most joint sta
 (to 1e-8), and the time per query and the speedup are printed. pgmpy's query runs one variable
 elimination per joint state of the adjustment set; ``do_query`` mutilates the graph and runs one.
 
+A last column times pgmpy's own mutilation route (``DiscreteBayesianNetwork.do`` then
+``VariableElimination``), to separate the algorithmic gain (one elimination instead of one per
+adjustment state) from the engine's.
+
 Second table: answering every value of a >= 4-state intervened node with one batched
 elimination vs one elimination per value (both causalrec).
 
@@ -105,6 +109,15 @@ def timed(repeats: int, fn, *args, **kwargs):
     return min(times), out
 
 
+def _pgmpy_mutilated(bn, node, state, target):
+    from pgmpy.inference import VariableElimination
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VariableElimination(bn.do([node])).query([target], evidence={node: state},
+                                                         show_progress=False)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="three small networks, fewer repeats")
@@ -123,10 +136,11 @@ def main(argv=None) -> int:
 
     print("do_query vs pgmpy CausalInference.query (one query, no evidence; seconds per query)")
     header = (f"{'network':<11}{'nodes':>6}  {'do(node)':<16}{'|adj| states':>13}  "
-              f"{'query':<16}{'pgmpy':>9}{'causalrec':>11}{'speedup':>9}  agree")
+              f"{'query':<16}{'pgmpy':>9}{'causalrec':>11}{'speedup':>9}  agree"
+              f"{'':<14}{'pgmpy-mut':>10}{'ratio':>8}")
     print(header)
     print("-" * len(header))
-    speedups, batch_rows, capped = [], [], []
+    speedups, batch_rows, capped, mut_ratios = [], [], [], []
     for name in names:
         bn = load(name)
         node, parents, target = choose_intervention(bn)
@@ -138,15 +152,19 @@ def main(argv=None) -> int:
         timed_out = False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _alarm(cap)
-            t0 = time.perf_counter()
-            try:
-                theirs = ci.query([target], do={node: state}, show_progress=False)
-            except _Timeout:
-                theirs, timed_out = None, True
-            finally:
-                _clear_alarm()
-            their_t = time.perf_counter() - t0
+            their_t = float("inf")
+            for _ in range(reps):  # repeat (best of) only while a call is quick
+                _alarm(cap)
+                t0 = time.perf_counter()
+                try:
+                    theirs = ci.query([target], do={node: state}, show_progress=False)
+                except _Timeout:
+                    theirs, timed_out = None, True
+                finally:
+                    _clear_alarm()
+                their_t = min(their_t, time.perf_counter() - t0)
+                if timed_out or their_t > 1.0:
+                    break
         if timed_out:
             agree = "n/a (pgmpy timed out)"
             speed = f">{cap / ours_t:.0f}x"
@@ -159,8 +177,14 @@ def main(argv=None) -> int:
             speedups.append(their_t / ours_t)
             speed = f"{their_t / ours_t:.1f}x"
             their_s = f"{their_t:.4f}"
+        # pgmpy's own mutilation route: DiscreteBayesianNetwork.do + VariableElimination
+        mut_t, mut = timed(reps, _pgmpy_mutilated, bn, node, state, target)
+        mut_diff = float(np.abs(mut.values - ours.values).max())
+        mut_ratios.append(mut_t / ours_t)
+        agree = agree if mut_diff < 1e-8 else f"{agree}; pgmpy-mut NO ({mut_diff:.1e})"
         print(f"{name:<11}{len(bn.nodes()):>6}  {node[:15]:<16}{adj_states:>13}  "
-              f"{target[:15]:<16}{their_s:>9}{ours_t:>11.4f}{speed:>9}  {agree}")
+              f"{target[:15]:<16}{their_s:>9}{ours_t:>11.4f}{speed:>9}  {agree:<19}"
+              f"{mut_t:>10.4f}{mut_t / ours_t:>7.1f}x")
 
         multi = choose_multistate(bn)
         if multi is not None:
@@ -174,11 +198,13 @@ def main(argv=None) -> int:
     med = statistics.median(speedups)
     print(f"median speedup over {len(speedups)} networks: {med:.1f}x "
           f"(target >= 10x: {'met' if med >= 10 else 'NOT met'})")
+    print(f"median ratio to pgmpy's mutilate-then-eliminate route (bn.do + VariableElimination):"
+          f" {statistics.median(mut_ratios):.1f}x")
     if capped:
         print(f"pgmpy timed out (cap {cap:.0f} s) on {', '.join(capped)}: counted as cap / ours, "
               "a lower bound on the speedup")
-    print("(causalrec: best of several runs, CPDs read from the network on every call; pgmpy: "
-          "one call)")
+    print(f"(best of {reps} calls each; pgmpy: one call when a call takes over 1 s; causalrec "
+          "reads the CPDs from the network on every call)")
 
     print()
     print("All values of a >= 4-state intervened node: one batched elimination vs one per value")
