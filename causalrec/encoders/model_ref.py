@@ -102,8 +102,9 @@ def model_identity(path: str | os.PathLike) -> str:
     """Content identity of the model in ``path``.
 
     ``hf:<org>/<name>@<commit>`` for a hub-cache snapshot, otherwise ``sha256:<hex>`` over the
-    relative names and sha256 of every weight, config and tokenizer file (memoised per
-    process by path, size and mtime, so a large model is hashed once per process).
+    relative names and sha256 of every weight, config and tokenizer file. The result is
+    memoised by the files' names, sizes and modification times, in the process and in
+    ``$CAUSALREC_DATA/model_identity.json``, so a large model is hashed once, not per run.
     """
     path = Path(path).resolve()
     m = _HF_SNAPSHOT.search(path.as_posix())
@@ -112,16 +113,54 @@ def model_identity(path: str | os.PathLike) -> str:
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _IDENTITY_SUFFIXES
                    and p.name not in _SKIP_NAMES and not any(part.startswith(".") for part in
                                                               p.relative_to(path).parts))
-    stat_key = (str(path),) + tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    stats = [(p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+             for p in files]
+    stat_key = hashlib.sha256(repr((str(path), stats)).encode()).hexdigest()
     if stat_key in _identity_memo:
         return _identity_memo[stat_key]
+    memo = _read_memo()
+    if stat_key in memo:
+        _identity_memo[stat_key] = memo[stat_key]
+        return memo[stat_key]
     h = hashlib.sha256()
     for p in files:
         h.update(p.relative_to(path).as_posix().encode() + b"\0")
         h.update(_file_sha256(p).encode() + b"\n")
     ident = f"sha256:{h.hexdigest()}"
     _identity_memo[stat_key] = ident
+    _write_memo(stat_key, ident)
     return ident
+
+
+def _memo_path() -> Path:
+    root = os.environ.get("CAUSALREC_DATA") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                             "causalrec")
+    return Path(root) / "model_identity.json"
+
+
+def _read_memo() -> dict:
+    """Identities hashed by earlier processes, keyed by (directory, file names, sizes and
+    modification times): a model is re-hashed whenever any of its files changes."""
+    import json
+
+    try:
+        memo = json.loads(_memo_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _write_memo(stat_key: str, ident: str) -> None:
+    from ..atomic import write_json
+
+    memo = _read_memo()
+    memo[stat_key] = ident
+    if len(memo) > 256:  # keep it small: drop the oldest entries
+        memo = dict(list(memo.items())[-256:])
+    try:
+        write_json(_memo_path(), memo)
+    except OSError:  # a read-only home is fine: the in-process memo still works
+        pass
 
 
 def _file_sha256(path: Path, chunk: int = 1 << 22) -> str:

@@ -66,7 +66,8 @@ class TextIntentEncoder(Encoder):
         users: ``text``, ``history`` or ``id`` (see the module docstring).
         cache_dir: embedding cache directory (``None``: no cache, encode in memory).
         template_version: version of the text templates that produced the texts; part of the
-            cache key (``None``: ``data.meta["text_template_version"]`` or ``"unversioned"``).
+            cache key (``None``: ``data.meta["text_version"]`` as set by the text views, else
+            ``"unversioned"``).
         verify_cache: check shard checksums before trusting them.
         progress: show a progress bar while encoding (``None``: for long jobs).
     """
@@ -96,8 +97,9 @@ class TextIntentEncoder(Encoder):
         self.dim = int(dim) if dim else self.text_dim
         self.proj = nn.Linear(self.text_dim, self.dim) if dim else nn.Identity()
         if template_version is None:
-            template_version = (getattr(data, "meta", None) or {}).get(
-                "text_template_version", "unversioned")
+            meta = getattr(data, "meta", None) or {}
+            template_version = meta.get("text_version",
+                                        meta.get("text_template_version", "unversioned"))
         self.cache_key = {**text_model.identity, "normalize": bool(normalize),
                           "template_version": str(template_version)}
         self.cache = EmbeddingCache(cache_dir, self.cache_key, verify=verify_cache) \

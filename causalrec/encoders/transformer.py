@@ -77,8 +77,6 @@ class TextModel(nn.Module):
                  padding_side: str | None = None, trust_remote_code: bool = False,
                  allow_download: bool = False, revision: str | None = None):
         super().__init__()
-        from transformers import AutoConfig
-
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
         if padding_side not in (None, "left", "right"):
@@ -90,11 +88,17 @@ class TextModel(nn.Module):
         self.dtype_ = resolve_dtype(dtype, self.device_)
         self.padding_side = padding_side
         self.trust_remote_code = bool(trust_remote_code)
-        # the config is cheap to read; tokenizer and weights load on first use (a cache hit
-        # never loads them)
-        self.config = AutoConfig.from_pretrained(str(self.resolved.path),
-                                                 trust_remote_code=self.trust_remote_code)
-        self.dim = int(self.config.hidden_size)
+        # config.json is read as JSON; transformers, the tokenizer and the weights load on
+        # first use, so a cache hit never imports or loads them
+        self.config = _read_config(self.resolved.path)
+        self.dim = _first(self.config, ("hidden_size", "n_embd", "d_model", "dim"))
+        if self.dim is None:  # an unusual config: let transformers interpret it
+            from transformers import AutoConfig
+
+            cfg = AutoConfig.from_pretrained(str(self.resolved.path),
+                                             trust_remote_code=self.trust_remote_code)
+            self.dim = cfg.hidden_size
+        self.dim = int(self.dim)
         self.max_length = int(max_length) if max_length else self._default_max_length()
         self._tokenizer = None
         self.model = None
@@ -118,7 +122,7 @@ class TextModel(nn.Module):
         model = AutoModel.from_pretrained(path, trust_remote_code=self.trust_remote_code,
                                           dtype=self.dtype_)
         self.model = model.to(self.device_).eval()
-        self._pass_positions = (self.config.model_type not in _POSITIONS_FROM_IDS
+        self._pass_positions = (self.model.config.model_type not in _POSITIONS_FROM_IDS
                                 and "position_ids" in _forward_params(self.model))
         return self
 
@@ -138,7 +142,7 @@ class TextModel(nn.Module):
                 continue
             if isinstance(value, (int, float)) and 0 < value < 1_000_000:
                 return int(value)
-        cfg_limit = getattr(self.config, "max_position_embeddings", None)
+        cfg_limit = _first(self.config, ("max_position_embeddings", "n_positions", "n_ctx"))
         return int(min(x for x in (cfg_limit, 512) if x))
 
     # ------------------------------------------------------------------ identity
@@ -194,15 +198,20 @@ class TextModel(nn.Module):
               desc: str = "encoding texts") -> np.ndarray:
         """Encode ``texts`` to a float32 array [N, H] without gradients.
 
-        Texts are tokenized in one call and run longest first in batches of similar token
-        length, so padding (wasted compute) is small; the result is in the input order.
+        Texts are tokenized in one call, duplicates are encoded once, and batches are formed
+        longest first from texts of similar token length, so padding (wasted compute) is
+        small; the result is in the input order.
         """
         from tqdm.auto import tqdm
 
         texts = list(texts)
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.empty((0, self.dim), dtype=np.float32)
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) < len(texts):  # encode each distinct text once
+            pos = {t: i for i, t in enumerate(distinct)}
+            return self.embed(distinct, progress, desc)[[pos[t] for t in texts]]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         ids = self.tokenize(texts)
         order = np.argsort([-len(x) for x in ids], kind="stable")
         if progress is None:
@@ -240,6 +249,25 @@ class TextModel(nn.Module):
             if on:
                 trainable.append(name)
         return trainable
+
+
+def _read_config(path) -> dict:
+    import json
+
+    try:
+        cfg = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the model config {path / 'config.json'}: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path / 'config.json'} is not a JSON object")
+    return cfg
+
+
+def _first(cfg: dict, keys: tuple[str, ...]):
+    for key in keys:
+        if isinstance(cfg.get(key), int) and cfg[key] > 0:
+            return cfg[key]
+    return None
 
 
 def _forward_params(model: nn.Module) -> set[str]:

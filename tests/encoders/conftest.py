@@ -25,6 +25,12 @@ def _word_tokenizer(specials: dict[str, str], template: str | None):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **specials), len(vocab)
 
 
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Model-identity memos and caches of these tests go to a temp dir, not ~/.cache."""
+    monkeypatch.setenv("CAUSALREC_DATA", str(tmp_path_factory.getbasetemp() / "data"))
+
+
 @pytest.fixture(scope="session")
 def tiny_gpt2_dir(tmp_path_factory):
     """A 2-layer GPT-2 with random weights and a word-level tokenizer without a pad token."""

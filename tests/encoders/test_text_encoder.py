@@ -54,7 +54,7 @@ def test_cache_key_follows_settings(tiny_bert_dir, toy_data, tmp_path):
         enc = _enc(tiny_bert_dir, toy_data, cache_dir=tmp_path, **change)
         assert enc.cache.namespace != base, change
         assert enc.cache_stats["item texts"].encoded == 8
-    versioned = dataclasses.replace(toy_data, meta={"text_template_version": "v2"})
+    versioned = dataclasses.replace(toy_data, meta={"text_version": "v2"})
     assert _enc(tiny_bert_dir, versioned, cache_dir=tmp_path).cache_key["template_version"] == "v2"
 
 
