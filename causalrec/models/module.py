@@ -146,7 +146,7 @@ class CausalRecModule(L.LightningModule):
     def _eval_epoch_end(self, stage: str):
         count = self._eval_count
         names = sorted(self._eval_sums)
-        if self.trainer is not None and self.trainer.world_size > 1:
+        if self._trainer is not None and self.trainer.world_size > 1:
             # sums and counts are reduced across processes before dividing
             packed = torch.stack([self._eval_sums[n] for n in names] +
                                  [torch.tensor(float(count), dtype=torch.float64),
