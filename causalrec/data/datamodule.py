@@ -30,23 +30,43 @@ def _positive_keys(data: InteractionData) -> np.ndarray:
 def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
                      positive_keys: np.ndarray, probs: np.ndarray | None = None,
                      max_rounds: int = 20) -> np.ndarray:
-    """One negative item per user, avoiding each user's positives (rejection, vectorised)."""
+    """One negative item per row of ``users``, never one of that user's positives.
+
+    Vectorised rejection: draw for every row (uniform, or from ``probs``), redraw the rows
+    that hit a positive (``positive_keys``: sorted ``user * n_items + item``), ``max_rounds``
+    times. Rows still on a positive after that (users who hold most of the probability mass,
+    e.g. under popularity sampling) get an exact draw from their complement, so the result
+    is always a true negative; a user with every item positive is an error.
+    """
     def draw(k: int) -> np.ndarray:
         if probs is None:
             return rng.integers(0, n_items, size=k)
         return rng.choice(n_items, size=k, p=probs)
 
+    users = np.asarray(users, dtype=np.int64)
     neg = draw(len(users))
     todo = np.arange(len(users))
-    for _ in range(max_rounds):
-        keys = users[todo].astype(np.int64) * n_items + neg[todo]
-        pos = np.searchsorted(positive_keys, keys)
-        pos = np.minimum(pos, len(positive_keys) - 1)
-        hit = positive_keys[pos] == keys
+    for _ in range(max_rounds + 1):
+        if len(todo) == 0 or len(positive_keys) == 0:
+            return neg
+        hit = _member(positive_keys, users[todo] * n_items + neg[todo])
         todo = todo[hit]
         if len(todo) == 0:
-            break
+            return neg
         neg[todo] = draw(len(todo))
+    hit = _member(positive_keys, users[todo] * n_items + neg[todo])
+    for row in todo[hit]:  # rare leftovers: exact draw from the complement
+        u = users[row]
+        lo, hi = np.searchsorted(positive_keys, [u * n_items, (u + 1) * n_items])
+        allowed = np.setdiff1d(np.arange(n_items), positive_keys[lo:hi] - u * n_items)
+        if len(allowed) == 0:
+            raise DataValidationError(f"user {u} has every item as a positive: no negative "
+                                      "item to sample", column="item")
+        if probs is None:
+            neg[row] = rng.choice(allowed)
+        else:
+            w = probs[allowed]
+            neg[row] = rng.choice(allowed, p=w / w.sum()) if w.sum() > 0 else rng.choice(allowed)
     return neg
 
 

@@ -131,3 +131,17 @@ def test_hydra_configs_instantiate():
         if n_train is not None:
             assert len(dm.train_data) == n_train
         assert dm.train_data.user_text is not None and dm.train_data.item_text is not None
+
+
+def test_negatives_are_exact_even_when_rejection_struggles():
+    from causalrec.data.datamodule import sample_negatives
+
+    rng = np.random.default_rng(0)
+    n_items = 10
+    # user 0 holds items 0..8; popularity puts 99.9% of the mass on them
+    keys = np.arange(9, dtype=np.int64)
+    probs = np.r_[np.full(9, 0.999 / 9), 0.001]
+    neg = sample_negatives(rng, np.zeros(500, np.int64), n_items, keys, probs, max_rounds=2)
+    assert (neg == 9).all()
+    with pytest.raises(crd.DataValidationError, match="every item"):
+        sample_negatives(rng, np.zeros(3, np.int64), 9, keys, max_rounds=1)
