@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import pandas as pd
 
 
@@ -70,6 +71,13 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
         print(f"\n-- reward model: {label}; {n_resamples} resamples in "
               f"{time.perf_counter() - t0:.0f} s")
         print(s.round(4).to_string())
+    # reference: ignore the evaluation policy and report the log's own mean reward
+    n = fb["n_rounds"]
+    naive = [abs(fb["reward"][np.random.RandomState(b).choice(np.arange(n), size=n)].mean()
+                 - truth) / truth for b in range(n_resamples)]
+    print(f"\nreference (no OPE at all): the {behavior} log's mean reward as the estimate, "
+          f"relative error mean {np.mean(naive):.4f} std {np.std(naive, ddof=1):.4f}; the "
+          f"true lift of {evaluation} over {behavior} is {truth / fb['reward'].mean() - 1:+.1%}")
     first, second = tables.values()
     cmp = pd.DataFrame({"relerr_obp_model": first["mean"], "relerr_pooled_model":
                         second["mean"]}).sort_values("relerr_pooled_model")
