@@ -22,7 +22,7 @@ def test_registry_loads_synthetic_with_truth():
     assert truth.ate == pytest.approx(float(np.mean(truth.mu1 - truth.mu0)))
 
 
-@pytest.mark.parametrize("name", ["synthetic", "synthetic_mediation"])
+@pytest.mark.parametrize("name", ["synthetic", "synthetic_mediation", "synthetic_funnel"])
 def test_dataset_config_builds_a_datamodule_with_randomized_test(name):
     with initialize_config_module("causalrec.conf", version_base="1.3"):
         cfg = compose("config", overrides=[f"dataset={name}", "dataset.source.n_users=300",
@@ -37,3 +37,21 @@ def test_dataset_config_builds_a_datamodule_with_randomized_test(name):
     batch = next(iter(dm.train_dataloader()))
     assert {"user", "item", "label", "propensity", "exposure"} <= set(batch)
     assert "truth" in split.train.meta and split.train.user_text is not None
+
+
+def test_funnel_config_logs_the_whole_funnel():
+    with initialize_config_module("causalrec.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["dataset=synthetic_funnel",
+                                           "dataset.source.n_users=400",
+                                           "dataset.source.n_items=80"])
+    data = instantiate(cfg.dataset.source)
+    df = data.interactions
+    assert {"exposure", "click", "purchase", "rating", "popularity", "label"} <= set(df.columns)
+    assert "intent" not in df.columns  # latent
+    assert set(df["rating"].unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    truth = data.meta["truth"]
+    med = truth.mediation["purchase"]
+    assert med["mediators"] == ["click"]
+    assert med["natural_direct"] > 0 and med["natural_indirect"] > 0
+    # the mediated path: a click raises the purchase rate
+    assert df[df.click == 1].purchase.mean() > 2 * df[df.click == 0].purchase.mean()
