@@ -262,3 +262,23 @@ def test_text_views_carry_intent_and_noise_hides_it():
         lab = KMeans(4, n_init=5, random_state=0).fit_predict(x)
         aris.append(adjusted_rand_score(res.truth.user_topic, lab))
     assert aris[0] >= 0.6 and aris[0] > aris[1] > aris[2] and aris[2] < 0.05, aris
+
+
+def test_graph_objects_and_mechanisms_section():
+    from causalrec.graphs import load_graph
+
+    spec = load_graph("mediation")
+    a = simulate(spec, n_users=100, n_items=30, per_user=5, seed=0)
+    b = simulate("mediation", n_users=100, n_items=30, per_user=5, seed=0)
+    pd.testing.assert_frame_equal(a.data.interactions, b.data.interactions)
+    raw = read_graph("mediation").to_dict()
+    raw["mechanisms"] = {"rates": {"exposure": 0.6}, "direct_effect": 0.0}
+    res = simulate(raw, n_users=300, n_items=30, per_user=10, seed=0)
+    assert res.data.interactions["propensity"].mean() == pytest.approx(0.6)
+    assert abs(res.truth.mediation["purchase"]["natural_direct"]) < 1e-12
+    # keyword options override the graph's mechanisms
+    res = simulate(raw, n_users=300, n_items=30, per_user=10, seed=0, rates={"exposure": 0.2})
+    assert res.data.interactions["propensity"].mean() == pytest.approx(0.2)
+    raw["mechanisms"] = {"confounding_strength": 1.0}
+    with pytest.raises(GraphSpecError, match="unknown keys in mechanisms"):
+        simulate(raw)
