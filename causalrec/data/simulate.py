@@ -205,6 +205,9 @@ class _World:
         self.k = int(k)
         if self.k < 2:
             raise ValueError(f"n_topics must be at least 2, got {self.k}")
+        if self.n_items < self.k:
+            raise ValueError(f"n_items={self.n_items} is below n_topics={self.k}: every topic "
+                             f"needs an item")
         if s_intent and self.k < s_intent:
             raise GraphSpecError(f"graph {graph.name!r}: intent has {s_intent} states but "
                                  f"n_topics={self.k}; need n_topics >= {s_intent}")
