@@ -79,7 +79,7 @@ print(md)
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
 for ax, metric in zip(axes, ["test/ndcg@10", "test/recall@10"]):
-    for i, (loss, grp) in enumerate(runs.groupby("head.loss_type")):
+    for i, (_loss, grp) in enumerate(runs.groupby("head.loss_type")):
         ax.scatter([i] * len(grp), grp[metric], alpha=0.6, label="seeds" if i == 0 else None)
         ax.errorbar(i + 0.15, grp[metric].mean(), yerr=grp[metric].std(ddof=1), fmt="o",
                     color="black", capsize=5, label="mean ± std" if i == 0 else None)
