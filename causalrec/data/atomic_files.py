@@ -70,21 +70,21 @@ def parse_header(header: str, path: str) -> dict[str, str]:
             if sep in fields[0] and ":" in fields[0]:
                 raise DataValidationError(
                     f"wrong delimiter: the header is one field {fields[0][:80]!r}; atomic files "
-                    f"are tab-separated (it looks {sep!r}-separated)", source=path, rows=[1])
+                    f"are tab-separated (it looks {sep!r}-separated)", source=path, lines=[1])
     types: dict[str, str] = {}
     for f in fields:
         name, sep, typ = f.partition(":")
         if not sep or not name:
             raise DataValidationError(
                 f"header field {f!r} is not 'name:type' (types: {', '.join(FIELD_TYPES)})",
-                source=path, column=f, rows=[1])
+                source=path, column=f, lines=[1])
         if typ not in FIELD_TYPES:
             raise DataValidationError(
                 f"unknown field type {typ!r}; expected one of {', '.join(FIELD_TYPES)}",
-                source=path, column=name, rows=[1])
+                source=path, column=name, lines=[1])
         if name in types:
             raise DataValidationError("duplicate field name in the header", source=path,
-                                      column=name, rows=[1])
+                                      column=name, lines=[1])
         types[name] = typ
     return types
 
@@ -110,7 +110,7 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise DataValidationError(f"not UTF-8 text ({e.reason} at byte {e.start})",
-                                  source=src, rows=[line]) from None
+                                  source=src, lines=[line]) from None
     if not text.strip():
         raise DataValidationError("empty file: no header and no rows", source=src)
     text = text.replace("\r\n", "\n")
@@ -126,7 +126,7 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
             raise DataValidationError(
                 f"{int(cmp.sum())} rows have {what} fields than the header's {len(names)} "
                 "(truncated file, blank line or wrong delimiter?)", source=src, column=column,
-                rows=_lines(cmp))
+                lines=_lines(cmp))
     if len(nfields) == 0:
         df = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
     else:
@@ -144,7 +144,7 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
             if bad.any():
                 raise DataValidationError(
                     f"{int(bad.sum())} values are not numbers (e.g. {s[bad].iloc[:3].tolist()})",
-                    source=src, column=name, rows=_lines(bad))
+                    source=src, column=name, lines=_lines(bad))
             out[name] = v.to_numpy(dtype=np.float64)
         elif typ == "token_seq":
             out[name] = np.array([tuple(x for x in v.split(seq_separator) if x) for v in s],
@@ -157,14 +157,14 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
                 except ValueError:
                     raise DataValidationError(
                         f"float_seq value {v[:40]!r} has a non-number", source=src,
-                        column=name, rows=[i + 2]) from None
+                        column=name, lines=[i + 2]) from None
             out[name] = vals
     frame = pd.DataFrame(out, columns=names)
     for name in columns or ():
         if name not in types:
             raise DataValidationError(
                 f"missing required field {name!r} (header has {names})", source=src, column=name,
-                rows=[1])
+                lines=[1])
     return AtomicTable(frame=frame, types=types, path=src)
 
 

@@ -38,14 +38,14 @@ def index_table(table: AtomicTable, id_field: str) -> tuple[np.ndarray, pd.DataF
     if id_field not in table.types:
         raise DataValidationError(f"missing id field {id_field!r} (header has "
                                   f"{list(table.types)})", source=table.path, column=id_field,
-                                  rows=[1])
+                                  lines=[1])
     ids = table.frame[id_field].astype(str).to_numpy(dtype=object)
     dup = pd.Series(ids).duplicated(keep="first").to_numpy()
     if dup.any():
         raise DataValidationError(
             f"{int(dup.sum())} duplicate ids (e.g. {list(ids[dup][:3])}); each id must have "
             "one row", source=table.path, column=id_field,
-            rows=[int(i) + 2 for i in np.flatnonzero(dup)[:5]])
+            lines=[int(i) + 2 for i in np.flatnonzero(dup)[:5]])
     feats = table.frame.drop(columns=[id_field]).reset_index(drop=True)
     return ids, feats
 
@@ -61,7 +61,7 @@ def map_ids(raw: np.ndarray, ids: np.ndarray, source: str, column: str,
             f"{int(bad.sum())} interactions reference unknown {what} ids "
             f"(e.g. {list(pd.unique(np.asarray(raw, dtype=object)[bad]))[:5]}) that the "
             f"{what} file does not list", source=source, column=column,
-            rows=[int(i) + 2 for i in np.flatnonzero(bad)[:5]])
+            lines=[int(i) + 2 for i in np.flatnonzero(bad)[:5]])
     return idx.astype(np.int64)
 
 
@@ -72,7 +72,7 @@ def from_atomic_tables(inter: AtomicTable, user: AtomicTable | None = None,
         if f not in inter.types:
             raise DataValidationError(f"missing required field {f!r} (header has "
                                       f"{list(inter.types)})", source=inter.path, column=f,
-                                      rows=[1])
+                                      lines=[1])
     if len(inter) == 0:
         raise DataValidationError("no interactions: the file has a header but no rows",
                                   source=inter.path)
@@ -101,7 +101,19 @@ def from_atomic_tables(inter: AtomicTable, user: AtomicTable | None = None,
             out[col] = pd.to_numeric(df[col]).to_numpy(np.int64)
     for col in ("label", "rating", "propensity", "exposure"):
         if col in out.columns:
-            out[col] = out[col].astype(np.float32 if col == "label" else np.float64)
+            v = out[col].to_numpy(np.float64)
+            nan = np.isnan(v)
+            if nan.any():
+                raise DataValidationError(
+                    f"{int(nan.sum())} missing/NaN values in a required field", source=inter.path,
+                    column=col, lines=np.flatnonzero(nan) + 2)
+            if col == "propensity":
+                bad = ~((v > 0) & (v <= 1))
+                if bad.any():
+                    raise DataValidationError(
+                        f"propensities must lie in (0, 1]; found {v[bad][:5].tolist()}",
+                        source=inter.path, column=col, lines=np.flatnonzero(bad) + 2)
+            out[col] = v.astype(np.float32 if col == "label" else np.float64)
     return InteractionData(
         interactions=out, n_users=len(user_ids), n_items=len(item_ids),
         user_ids=user_ids, item_ids=item_ids, user_features=user_features,

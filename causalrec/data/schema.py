@@ -32,17 +32,21 @@ class DataValidationError(ValueError):
     """Invalid input data. The message names the source file, the column and example rows."""
 
     def __init__(self, message: str, *, source: str | None = None, column: str | None = None,
-                 rows: Any = None):
+                 rows: Any = None, lines: Any = None):
         self.source = source
         self.column = column
-        self.rows = None if rows is None else list(rows)[:5]
+        #: ``rows`` are 0-based table rows; ``lines`` are 1-based lines of the source file
+        #: (header = line 1). ``.rows`` holds whichever was given, ``.unit`` says which.
+        self.unit = "lines" if lines is not None else "rows"
+        given = lines if lines is not None else rows
+        self.rows = None if given is None else [int(r) for r in list(given)[:5]]
         where = []
         if source:
             where.append(f"in {source}")
         if column:
             where.append(f"column {column!r}")
         if self.rows:
-            where.append(f"rows {self.rows}")
+            where.append(f"{self.unit} {self.rows}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 

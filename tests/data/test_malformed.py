@@ -35,7 +35,10 @@ def test_valid_tiny_folder_loads(tmp_path):
     assert data.item_text[0] == "Toy Story (1995). Genres: Animation, Comedy"
 
 
-def check(exc: pytest.ExceptionInfo, file: str | None, column: str | None, rows, words: str):
+def check(exc: pytest.ExceptionInfo, file: str | None, column: str | None, rows, words: str,
+          unit: str = "lines"):
+    """``rows``: 1-based file lines (header = 1) for file errors, 0-based table rows for
+    in-memory tables (``unit="rows"``)."""
     e = exc.value
     assert isinstance(e, DataValidationError)
     if file is not None:
@@ -44,7 +47,7 @@ def check(exc: pytest.ExceptionInfo, file: str | None, column: str | None, rows,
     if column is not None:
         assert e.column == column and repr(column) in str(e)
     if rows is not None:
-        assert e.rows == rows and f"rows {rows}" in str(e)
+        assert e.unit == unit and e.rows == rows and f"{unit} {rows}" in str(e)
     assert words in str(e), str(e)
 
 
@@ -74,7 +77,7 @@ def test_nan_rating(tmp_path):
     rows[2] = "2\t10\tnan\t102"
     with pytest.raises(DataValidationError) as e:
         crd.load("ml-100k", path=ml_folder(tmp_path, HEADER + "\n".join(rows) + "\n"))
-    check(e, "ml-100k.inter", "rating", [2], "1 NaN values in a required field")
+    check(e, "ml-100k.inter", "rating", [4], "1 missing/NaN values in a required field")
 
 
 def test_rating_not_a_number(tmp_path):
@@ -165,6 +168,26 @@ def test_bad_float_seq(tmp_path):
     check(e, "v.item", "vec", [3], "has a non-number")
 
 
+def test_propensity_zero_in_an_inter_file(tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "logs.inter").write_text("user_id:token\titem_id:token\tlabel:float\tpropensity:float\n"
+                                  "a\t1\t1\t0.5\nb\t2\t0\t0\nc\t1\t1\t0.25\n")
+    with pytest.raises(DataValidationError) as e:
+        crd.load("recbole", path=d)
+    check(e, "logs.inter", "propensity", [3], "propensities must lie in (0, 1]; found [0.0]")
+
+
+def test_empty_label_field(tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "logs.inter").write_text("user_id:token\titem_id:token\tlabel:float\n"
+                                  "a\t1\t1\nb\t2\t\n")
+    with pytest.raises(DataValidationError) as e:
+        crd.load("recbole", path=d)
+    check(e, "logs.inter", "label", [3], "1 missing/NaN values")
+
+
 # ---------------------------------------------------------------- schema validation
 def frame(**cols):
     base = {"user": np.array([0, 1, 2], dtype=np.int64), "item": np.array([0, 1, 1], np.int64)}
@@ -175,25 +198,26 @@ def frame(**cols):
 def test_propensity_zero():
     with pytest.raises(DataValidationError) as e:
         InteractionData(frame(propensity=[0.5, 0.0, 1.0]), 3, 2, source="logs.csv")
-    check(e, "logs.csv", "propensity", [1], "propensities must lie in (0, 1]; found [0.0]")
+    check(e, "logs.csv", "propensity", [1], "propensities must lie in (0, 1]; found [0.0]",
+          unit="rows")
 
 
 def test_propensity_above_one():
     with pytest.raises(DataValidationError) as e:
         InteractionData(frame(propensity=[0.5, 1.0, 1.5]), 3, 2, source="logs.csv")
-    check(e, "logs.csv", "propensity", [2], "found [1.5]")
+    check(e, "logs.csv", "propensity", [2], "found [1.5]", unit="rows")
 
 
 def test_item_index_out_of_range():
     with pytest.raises(DataValidationError) as e:
         InteractionData(frame(item=np.array([0, 5, 1], np.int64)), 3, 2, source="x")
-    check(e, "x", "item", [1], "reference unknown items")
+    check(e, "x", "item", [1], "reference unknown items", unit="rows")
 
 
 def test_wrong_dtype():
     with pytest.raises(DataValidationError) as e:
         InteractionData(frame(rating=["a", 1.0, 2.0]), 3, 2, source="x")
-    check(e, "x", "rating", [0], "wrong dtype")
+    check(e, "x", "rating", [0], "wrong dtype", unit="rows")
 
 
 def test_missing_item_column():
@@ -206,7 +230,7 @@ def test_duplicate_ids_in_feature_table():
     feats = pd.DataFrame({"age": [1, 2, 3]}, index=[0, 1, 1])
     with pytest.raises(DataValidationError) as e:
         InteractionData(frame(), 3, 2, source="x", user_features=feats)
-    check(e, "x", "user_features", [2], "duplicate ids in a feature table")
+    check(e, "x", "user_features", [2], "duplicate ids in a feature table", unit="rows")
 
 
 def test_feature_table_wrong_length():
