@@ -116,7 +116,9 @@ class NaiveBayesPropensity(PropensityModel):
         p_r = (np.bincount(ra, minlength=len(values)) + a) / (len(ra) + a * len(values))
         p_o = len(logged) / (float(data.n_users) * float(data.n_items))
         self.values_ = torch.from_numpy(values.astype(np.float64))
-        self.table_ = torch.from_numpy(np.clip(p_r_given_o * p_o / p_r, 1e-12, 1.0)).float()
+        with np.errstate(divide="ignore"):  # a value never seen at random: propensity 1
+            ratio = np.where(p_r > 0, p_r_given_o * p_o / np.where(p_r > 0, p_r, 1.0), 1.0)
+        self.table_ = torch.from_numpy(np.clip(ratio, 1e-12, 1.0)).float()
         self.fitted = True
         return self
 
@@ -242,8 +244,8 @@ class LoggedPropensity(PropensityModel):
         keys = df["user"].to_numpy(np.int64) * data.n_items + df["item"].to_numpy(np.int64)
         s = pd.Series(df["propensity"].to_numpy(np.float64)).groupby(keys).mean()
         self.n_items_ = int(data.n_items)
-        self.keys_ = torch.from_numpy(s.index.to_numpy(np.int64))
-        self.values_ = torch.from_numpy(s.to_numpy()).float()
+        self.keys_ = torch.tensor(s.index.to_numpy(np.int64))
+        self.values_ = torch.tensor(s.to_numpy(), dtype=torch.float32)
         self.fitted = True
         return self
 
