@@ -32,7 +32,7 @@ import pandas as pd
 
 
 def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: int,
-        published: pd.DataFrame | None) -> pd.DataFrame:
+        published: pd.DataFrame | None, plot: str | None = None) -> pd.DataFrame:
     from sklearn.linear_model import LogisticRegression
 
     from causalrec.data.obd import load_obd_bandit_feedback
@@ -61,13 +61,13 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
             LogisticRegression(C=100, max_iter=10000, random_state=12345), per_position=False,
             n_folds=3, seed=12345),
     }
-    tables = {}
+    tables, errors = {}, {}
     for label, rm in models.items():
         t0 = time.perf_counter()
         err = evaluate_estimators(fb, ad, truth, reward_model=rm, n_resamples=n_resamples,
                                   seed=0)
         s = summarize_relative_errors(err, published)
-        tables[label] = s
+        tables[label], errors[label] = s, err
         print(f"\n-- reward model: {label}; {n_resamples} resamples in "
               f"{time.perf_counter() - t0:.0f} s")
         print(s.round(4).to_string())
@@ -89,6 +89,21 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
     if best_pub is not None:
         line += f" vs the best published (dm) {best_pub:.4f}"
     print(line)
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from causalrec.evaluation import plot_relative_errors
+
+        fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
+        for ax, (label, err) in zip(axes, errors.items()):
+            plot_relative_errors(err, published, ax=ax, title=f"{evaluation} from {behavior} "
+                                 f"logs ({campaign}): {label}")
+        fig.tight_layout()
+        fig.savefig(plot, dpi=120)
+        print(f"plot: {plot}")
     return cmp
 
 
@@ -100,13 +115,14 @@ def main(argv=None) -> None:
     ap.add_argument("--campaign", default="all")
     ap.add_argument("--reverse", action="store_true",
                     help="also evaluate random from the BTS logs (no published figures)")
+    ap.add_argument("--plot", default=None, help="save a PNG of the relative errors here")
     args = ap.parse_args(argv)
     from causalrec.evaluation.ope_evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
 
     n_res = 3 if args.quick else args.n_resamples
     n_sim = 100_000 if args.quick else args.n_sim
     published = OBP_PUBLISHED_BTS_FROM_RANDOM_ALL if args.campaign == "all" else None
-    run("random", "bts", args.campaign, n_res, n_sim, published)
+    run("random", "bts", args.campaign, n_res, n_sim, published, args.plot)
     if args.reverse:
         run("bts", "random", args.campaign, n_res, n_sim, None)
 
