@@ -82,10 +82,16 @@ def config_hash(cfg) -> str:
     from omegaconf import OmegaConf
 
     container = OmegaConf.to_container(cfg, resolve=False, throw_on_missing=False)
+    # ${paths.*} used elsewhere (e.g. encoder.cache_dir) resolve to placeholders: locations
+    # do not change what a run computes
+    paths = container.get("paths")
     for key in _VOLATILE_KEYS:
         container.pop(key, None)
+    if isinstance(paths, dict):
+        container["paths"] = {k: f"<paths.{k}>" for k in paths}
     # resolve what can be resolved without Hydra's runtime (seed interpolations etc.)
     resolved = OmegaConf.to_container(OmegaConf.create(container), resolve=True)
+    resolved.pop("paths", None)
     blob = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

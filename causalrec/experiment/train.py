@@ -104,7 +104,9 @@ def train_recommender(cfg: DictConfig) -> dict:
     datamodule = instantiate(cfg.dataset, seed=cfg.seed, _recursive_=True)
     datamodule.setup("fit")
     train_data = datamodule.train_data
-    encoder = instantiate(cfg.encoder, data=train_data)
+    # data passed to the constructor directly: as an instantiate() kwarg the InteractionData
+    # dataclass would be converted to a DictConfig (and a simulator's meta can recurse)
+    encoder = instantiate(cfg.encoder, _partial_=True)(data=train_data)
     head = build_head(cfg.head, encoder, train_data)
     m = cfg.model
     model = CausalRecModule(encoder, head, optimizer=instantiate(m.optimizer),
@@ -146,7 +148,13 @@ def _graph_study(cfg: DictConfig) -> dict:
     return graph_study(cfg)
 
 
-TASKS = {"train": train_recommender, "graph": _graph_study}
+def _ope_study(cfg: DictConfig) -> dict:
+    from .ope_study import ope_study
+
+    return ope_study(cfg)
+
+
+TASKS = {"train": train_recommender, "graph": _graph_study, "ope": _ope_study}
 
 
 def _overrides() -> list[str]:

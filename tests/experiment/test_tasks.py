@@ -40,3 +40,17 @@ def test_unknown_task_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match="unknown task 'nope'"):
         run(["task=nope", "logger=none"], output_dir=tmp_path / "r")
+
+
+def test_ope_task_on_obd_records_every_estimator(tmp_path):
+    from causalrec.experiment.api import run
+
+    m = run(["experiment=ope_obd", "logger=none", "study.n_resamples=2", "study.n_sim=20000"],
+            output_dir=tmp_path / "r")
+    names = ("dm", "ipw", "snipw", "dr", "sndr", "switch-dr", "dr-os")
+    for name in names:
+        assert 0 <= m[f"ope/relerr_{name}"] < 2.0, name
+        # the relative error is consistent with the recorded estimate and truth on average
+        assert m[f"ope/estimate_{name}"] > 0
+    # the truth is the BTS log's mean click rate, a small positive probability
+    assert 0.001 < m["ope/truth"] < 0.02
