@@ -36,6 +36,16 @@ tuned on the log by SLOPE or by the MSE bound (:mod:`causalrec.evaluation.ope_tu
 All estimators are smooth functions of a few means of per-round terms, so the bootstrap
 resamples only those means (:mod:`causalrec.evaluation.ope_bootstrap`); and
 :class:`OffPolicyEvaluation` shares one resample set across all estimators.
+
+Example (OBD: the Bernoulli-TS policy's value from the uniform-random policy's log)::
+
+    from causalrec.data.obd import load_obd_bandit_feedback
+    from causalrec.evaluation import OffPolicyEvaluation, RewardModel, obd_policy_action_dist
+
+    log = load_obd_bandit_feedback("random", "all")
+    pi_e = obd_policy_action_dist("bts", "all")                 # [1, 80, 3]
+    q_hat = RewardModel(per_position=False).fit_predict(log)    # cross-fitted
+    OffPolicyEvaluation().estimate(log, pi_e, q_hat, n_bootstrap=100, seed=0)
 """
 
 from __future__ import annotations
