@@ -14,12 +14,21 @@ import causalrec.data as crd
 from causalrec.data import fetcher as fetch_mod
 from causalrec.data import movielens
 
+WHEEL_SHA256 = "9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407"
+
 
 @pytest.fixture(scope="session")
 def recbole_wheel(tmp_path_factory):
-    """The real recbole==1.2.1 wheel, downloaded once per test session with pip."""
+    """The real recbole==1.2.1 wheel: downloaded with pip once, then kept (checked by sha256)
+    in the default cache's test folder so later sessions do not hit PyPI again."""
+    kept = fetch_mod.cache_root() / ".test-artefacts" / "recbole-1.2.1-py3-none-any.whl"
+    if kept.exists() and fetch_mod.sha256_file(kept) == WHEEL_SHA256:
+        return kept
     d = tmp_path_factory.mktemp("wheel")
-    return fetch_mod.pip_download(movielens.ARTEFACT.requirement, d)
+    wheel = fetch_mod.pip_download(movielens.ARTEFACT.requirement, d)
+    assert fetch_mod.sha256_file(wheel) == WHEEL_SHA256
+    fetch_mod.write_bytes(kept, Path(wheel).read_bytes())
+    return kept
 
 
 @pytest.fixture
