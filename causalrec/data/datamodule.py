@@ -2,7 +2,14 @@
 
 Training batches are generated for a whole epoch at once with NumPy (negative sampling is
 vectorised, never a Python loop per interaction) and served as contiguous slices. Evaluation
-batches are users with dense masks of the items to exclude (already seen) and the targets.
+batches are users with dense masks of the items to exclude (already seen) and the targets
+(full ranking, as RecBole's ``full`` evaluation mode).
+
+Pairwise batches are the (user, positive, sampled negative) triples of BPR (Rendle et al.,
+"BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009); the popularity
+sampler draws negatives in proportion to training counts (as RecBole's ``popularity``
+distribution). Pointwise batches are positives plus ``negatives`` sampled zeros per
+positive, or the logged 0/1 labels of explicit feedback (OBD clicks) with ``negatives=0``.
 """
 
 from __future__ import annotations
