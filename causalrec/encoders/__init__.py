@@ -7,6 +7,7 @@ import importlib
 
 _LAZY = {
     "Encoder": ("base", "Encoder"),
+    "build_encoder": ("build", "build_encoder"),
     "IDEncoder": ("id", "IDEncoder"),
     "TextIntentEncoder": ("text", "TextIntentEncoder"),
     "SequenceEncoder": ("sequence", "SequenceEncoder"),

@@ -6,6 +6,21 @@ import torch
 from torch import nn
 
 
+def as_interaction_data(data):
+    """The training data as an :class:`~causalrec.data.InteractionData`.
+
+    ``hydra.utils.instantiate(cfg.encoder, data=train)`` turns the InteractionData dataclass
+    into a DictConfig; this turns it back, so encoders work however they were built (the
+    clean way is :func:`causalrec.encoders.build_encoder`, which never converts it)."""
+    try:
+        from omegaconf import DictConfig, OmegaConf
+    except ImportError:  # pragma: no cover
+        return data
+    if isinstance(data, DictConfig):
+        return OmegaConf.to_object(data)
+    return data
+
+
 class Encoder(nn.Module):
     """Base class of intent encoders.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Encoder
+from .base import Encoder, as_interaction_data
 from .id import IDEncoder
 from .text import TextIntentEncoder
 
@@ -32,6 +32,7 @@ class HybridEncoder(Encoder):
     def __init__(self, data, dim: int = 64, text: dict | None = None,
                  init_std: float | None = None, gate_bias: float = 0.0):
         super().__init__()
+        data = as_interaction_data(data)
         text = dict(text or {})
         text.pop("_target_", None)
         text["dim"] = dim

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Encoder
+from .base import Encoder, as_interaction_data
 
 
 class IDEncoder(Encoder):
@@ -20,6 +20,7 @@ class IDEncoder(Encoder):
 
     def __init__(self, data, dim: int = 64, init_std: float | None = None):
         super().__init__()
+        data = as_interaction_data(data)
         self.n_users, self.n_items, self.dim = int(data.n_users), int(data.n_items), int(dim)
         self.user_emb = nn.Embedding(self.n_users, self.dim)
         self.item_emb = nn.Embedding(self.n_items, self.dim)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Encoder
+from .base import Encoder, as_interaction_data
 
 
 class _Block(nn.Module):
@@ -46,6 +46,7 @@ class SequenceEncoder(Encoder):
     def __init__(self, data, dim: int = 64, max_len: int = 50, layers: int = 2, heads: int = 1,
                  dropout: float = 0.2):
         super().__init__()
+        data = as_interaction_data(data)
         if dim % heads:
             raise ValueError(f"dim={dim} must be divisible by heads={heads}")
         self.n_users, self.n_items, self.dim = int(data.n_users), int(data.n_items), int(dim)

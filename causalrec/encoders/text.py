@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Encoder
+from .base import Encoder, as_interaction_data
 from .cache import EmbeddingCache
 from .transformer import TextModel
 
@@ -66,8 +66,9 @@ class TextIntentEncoder(Encoder):
         users: ``text``, ``history`` or ``id`` (see the module docstring).
         cache_dir: embedding cache directory (``None``: no cache, encode in memory).
         template_version: version of the text templates that produced the texts; part of the
-            cache key (``None``: ``data.meta["text_version"]`` as set by the text views, else
-            ``"unversioned"``).
+            cache key (``None``: ``data.meta["text_template_version"]``, set by the
+            datamodule's text views, else ``data.meta["text_version"]``, set by a loader's item
+            text, else ``"unversioned"``).
         verify_cache: check shard checksums before trusting them.
         progress: show a progress bar while encoding (``None``: for long jobs).
     """
@@ -81,6 +82,7 @@ class TextIntentEncoder(Encoder):
                  cache_dir: str | os.PathLike | None = None, template_version: str | None = None,
                  verify_cache: bool = True, progress: bool | None = None):
         super().__init__()
+        data = as_interaction_data(data)
         if users not in USER_MODES:
             raise ValueError(f"users must be one of {USER_MODES}, not {users!r}")
         self.n_users, self.n_items = int(data.n_users), int(data.n_items)
@@ -98,8 +100,8 @@ class TextIntentEncoder(Encoder):
         self.proj = nn.Linear(self.text_dim, self.dim) if dim else nn.Identity()
         if template_version is None:
             meta = getattr(data, "meta", None) or {}
-            template_version = meta.get("text_version",
-                                        meta.get("text_template_version", "unversioned"))
+            template_version = meta.get("text_template_version",
+                                        meta.get("text_version", "unversioned"))
         self.cache_key = {**text_model.identity, "normalize": bool(normalize),
                           "template_version": str(template_version)}
         self.cache = EmbeddingCache(cache_dir, self.cache_key, verify=verify_cache) \

@@ -56,6 +56,8 @@ def test_cache_key_follows_settings(tiny_bert_dir, toy_data, tmp_path):
         assert enc.cache_stats["item texts"].encoded == 8
     versioned = dataclasses.replace(toy_data, meta={"text_version": "v2"})
     assert _enc(tiny_bert_dir, versioned, cache_dir=tmp_path).cache_key["template_version"] == "v2"
+    both = dataclasses.replace(toy_data, meta={"text_version": "v2", "text_template_version": "t3"})
+    assert _enc(tiny_bert_dir, both, cache_dir=tmp_path).cache_key["template_version"] == "t3"
 
 
 def test_history_users_average_their_items(tiny_bert_dir, toy_data):
