@@ -29,6 +29,8 @@ class PDAHead(Head):
         if propensity is None:
             raise ValueError("PDAHead needs a popularity propensity model (head.propensity: "
                              "{_target_: causalrec.heads.PopularityPropensity, eta: 0.1})")
+        if getattr(propensity, "by", "item") != "item":
+            raise ValueError("PDAHead needs item popularity: PopularityPropensity(by='item')")
         if inference not in ("pd", "pda"):
             raise ValueError(f"PDAHead.inference must be 'pd' or 'pda', got {inference!r}")
         self.inference, self.weight_decay = inference, float(weight_decay)

@@ -61,7 +61,7 @@ def build_venv(venv: Path) -> Path:
         else []
     torch_req = str(wheels[0]) if wheels else "torch==2.13.0"
     subprocess.run([str(py), "-m", "pip", "install", "-q", torch_req, "recbole==1.2.1",
-                    "numpy<2", "scipy<1.14", "pandas<2.3"], check=True)
+                    "numpy<2", "scipy<1.14", "pandas<2.3", "setuptools>=77,<81"], check=True)
     return py
 
 

@@ -37,6 +37,11 @@ INTERVENED = {
     "cause": ["head=cause"],
     "rel_mf": ["head=rel_mf"],
     "bpr": ["head=bpr"],
+    # the intent-aware moonshot: frozen MiniLM text + ID embeddings (gated) under PDA
+    "hybrid_pda": ["encoder=hybrid", "head=pda"],
+    "hybrid_dice": ["encoder=hybrid", "head=dice"],
+    # the gate starts on the ID side (sigmoid(-2) = 0.12 text): text as a residual signal
+    "hybrid_pda_g": ["encoder=hybrid", "head=pda", "encoder.gate_bias=-2.0"],
 }
 INTERVENED_COMMON = ["dataset=ml100k_intervened", "encoder.dim=64", "model.optimizer.lr=0.002",
                      "dataset.batch_size=2048", "trainer.max_epochs=60",
