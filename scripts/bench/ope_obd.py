@@ -91,7 +91,7 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
     print(line)
     # paired over the same resamples: pooled-model estimators vs DM with OBP's model
     err_obp, err_pool = errors.values()
-    for name in ("dm", "dr-os", best):
+    for name in dict.fromkeys(("dm", "dr-os", best)):
         d = (err_pool[name] - err_obp["dm"]).to_numpy()
         print(f"paired: {name} (pooled) - dm (obp model) = {d.mean():+.4f} +- "
               f"{d.std(ddof=1) / np.sqrt(d.size):.4f} (SE); lower on {(d < 0).sum()} of "
