@@ -125,6 +125,6 @@ def plot_relative_errors(errors: pd.DataFrame, reference: pd.DataFrame | None = 
     ax.set_xticklabels(names, rotation=30)
     ax.set_ylabel("relative estimation error")
     ax.set_title(title or f"relative error over {errors.shape[0]} bootstrap resamples")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return ax
