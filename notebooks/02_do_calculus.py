@@ -229,20 +229,8 @@ print(f"{N_SAMPLES} samples: naive {est_naive.value:.3f}, adjusted for intent "
 # (hollow, dashed arrows: *latent*) drives browsing, purchasing and the rating.
 
 # %%
-import networkx as nx
-
 spec = cg.load_graph("browse_purchase_rating")
-ax = cg.draw(spec)
-# `draw` lays nodes out in one row per topological generation, so on this chain the arrows from
-# intent to purchase and rating would run straight through the nodes in between: redraw the
-# arrows that skip a generation as arcs (same layout as `draw`) so all five edges are visible.
-g = spec.to_networkx()
-layer = {n: i for i, gen in enumerate(nx.topological_generations(g)) for n in gen}
-nx.set_node_attributes(g, layer, "layer")
-skip = [(u, v) for u, v in g.edges if layer[v] - layer[u] > 1]
-nx.draw_networkx_edges(g, nx.multipartite_layout(g, subset_key="layer"), edgelist=skip,
-                       style="dashed", connectionstyle="arc3,rad=-0.45", node_size=2200,
-                       arrowsize=18, edge_color="#C44E52", ax=ax)
+ax = cg.draw(spec)  # arrows that skip a generation (intent -> purchase, rating) are arcs
 print(spec.description)
 pd.DataFrame(spec.edges, columns=["from", "to"])
 

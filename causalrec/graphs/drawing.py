@@ -43,11 +43,14 @@ def draw(spec: GraphSpec | str, ax=None, *, node_size: int = 2200, font_size: in
                            edgecolors=[colour[n] for n in latent], linewidths=2.0,
                            node_size=node_size, ax=ax)
     lat = set(latent)
-    solid = [e for e in g.edges if e[0] not in lat]
-    dashed = [e for e in g.edges if e[0] in lat]
-    nx.draw_networkx_edges(g, pos, edgelist=solid, node_size=node_size, arrowsize=18, ax=ax)
-    nx.draw_networkx_edges(g, pos, edgelist=dashed, node_size=node_size, arrowsize=18,
-                           style="dashed", ax=ax)
+    layer = nx.get_node_attributes(g, "layer")
+    # an edge that skips a generation would run straight through the nodes in between
+    # (e.g. intent -> click behind exposure): those are drawn as arcs
+    for edge in g.edges:
+        skips = abs(layer[edge[1]] - layer[edge[0]]) > 1
+        nx.draw_networkx_edges(g, pos, edgelist=[edge], node_size=node_size, arrowsize=18,
+                               style="dashed" if edge[0] in lat else "solid", ax=ax,
+                               connectionstyle="arc3,rad=-0.35" if skips else "arc3")
     nx.draw_networkx_labels(g, pos, labels={n: n for n in g.nodes}, font_size=font_size, ax=ax)
     if legend:
         roles = list(dict.fromkeys(n.role for n in spec.nodes))
