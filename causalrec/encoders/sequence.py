@@ -4,6 +4,11 @@ Kang & McAuley 2018, "Self-Attentive Sequential Recommendation" (ICDM): item emb
 learned position embeddings pass through pre-norm transformer blocks whose attention is
 causally masked (position t sees positions <= t only); the state at the last position is the
 user's representation, scored against the same (shared) item embedding table.
+
+Within causalrec's (user, item) training batches the user state summarises the user's whole
+training sequence (so a training target is among the attended items, as the last-position
+state of SASRec's next-item objective is not used here); at evaluation the held-out items are
+never in the sequence, which is built from the training split only.
 """
 
 from __future__ import annotations

@@ -30,9 +30,15 @@ def test_missing_text_names_the_dataset(tiny_bert_dir, toy_data):
 
 
 def test_frozen_mode_projects_cached_embeddings(tiny_bert_dir, toy_data, tmp_path):
-    enc = _enc(tiny_bert_dir, toy_data, dim=5, cache_dir=tmp_path)
+    enc = _enc(tiny_bert_dir, toy_data, dim=5, cache_dir=tmp_path, center=False)
     ref_items = TextModel(str(tiny_bert_dir), device="cpu").embed(ITEM_TEXTS)
     np.testing.assert_allclose(enc.item_text_emb.numpy(), ref_items, atol=1e-6)
+    centered = _enc(tiny_bert_dir, toy_data, dim=5, cache_dir=tmp_path)  # center: true
+    np.testing.assert_allclose(centered.item_text_emb.numpy(), ref_items - ref_items.mean(0),
+                               atol=1e-6)
+    ref_users = TextModel(str(tiny_bert_dir), device="cpu").embed(USER_TEXTS)
+    np.testing.assert_allclose(centered.user_text_emb.numpy(), ref_users - ref_users.mean(0),
+                               atol=1e-6)
     idx = torch.tensor([3, 0, 3])
     expected = torch.from_numpy(ref_items[[3, 0, 3]]) @ enc.proj.weight.T + enc.proj.bias
     torch.testing.assert_close(enc.encode_items(idx), expected)
@@ -42,7 +48,7 @@ def test_frozen_mode_projects_cached_embeddings(tiny_bert_dir, toy_data, tmp_pat
     assert trainable == {"proj.weight", "proj.bias"}
     assert enc.cache_stats["item texts"].encoded == 8
     # a second encoder with the same settings is a pure cache hit
-    again = _enc(tiny_bert_dir, toy_data, dim=5, cache_dir=tmp_path)
+    again = _enc(tiny_bert_dir, toy_data, dim=5, cache_dir=tmp_path, center=False)
     assert again.cache_stats["item texts"].encoded == 0
     assert again.cache_stats["user texts"].hits == len(USER_TEXTS)
     assert again.cache.namespace == enc.cache.namespace
