@@ -92,8 +92,23 @@ def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == keys
 
 
+def _process_shard() -> tuple[int, int]:
+    """(rank, world size) of this process in a distributed (DDP) run, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class _EpochBatches(IterableDataset):
-    """Re-samples an epoch of training tensors on every iteration and yields slices."""
+    """Re-samples an epoch of training tensors on every iteration and yields slices.
+
+    Under DDP every process samples the same epoch (same seed) and takes every
+    ``world``-th batch starting at its rank; all processes take the same number of batches
+    (the last ``< world`` batches are dropped), so with gradient averaging one step over
+    ``world`` processes equals one single-process step on their union.
+    """
 
     def __init__(self, make_epoch: Callable[[int], dict[str, np.ndarray]], batch_size: int):
         self.make_epoch = make_epoch
@@ -105,7 +120,11 @@ class _EpochBatches(IterableDataset):
         self.epoch += 1
         tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
         n = len(next(iter(tensors.values())))
-        for start in range(0, n, self.batch_size):
+        starts = list(range(0, n, self.batch_size))
+        rank, world = _process_shard()
+        if world > 1:
+            starts = starts[:len(starts) - len(starts) % world][rank::world]
+        for start in starts:
             yield {k: t[start:start + self.batch_size] for k, t in tensors.items()}
 
     def __len__(self) -> int:  # batches per epoch are not known before sampling
@@ -117,8 +136,10 @@ class _EvalBatches(IterableDataset):
         self.users, self.exclude, self.target, self.batch_size = users, exclude, target, batch_size
 
     def __iter__(self):
-        for start in range(0, len(self.users), self.batch_size):
-            u = self.users[start:start + self.batch_size]
+        rank, world = _process_shard()
+        users = self.users[rank::world]  # DDP: each process evaluates its share of users
+        for start in range(0, len(users), self.batch_size):
+            u = users[start:start + self.batch_size]
             yield {
                 "user": torch.from_numpy(u),
                 "exclude": torch.from_numpy(self.exclude[u].toarray().astype(bool)),
