@@ -66,11 +66,13 @@ def _tensor(df, c):
     return torch.tensor(df[c].to_numpy())
 
 
-def mnar_run(seed: int, sizes: dict, epochs: int) -> dict:
+def mnar_run(seed: int, sizes: dict, epochs: int, lr: float = 0.01, loss: str = "mse",
+             l2: float = 0.1) -> dict:
     from causalrec.data.simulate import simulate
     from causalrec.encoders.id import IDEncoder
     from causalrec.evaluation.value import auc
     from causalrec.heads import DRJLHead, IPSHead, PointwiseHead, SNIPSHead
+    from causalrec.heads.pointwise_loss import prediction
 
     res = simulate("popularity_bias", seed=seed, randomized_users=0.3, **sizes)
     logs, rand = res.data.interactions, res.randomized.interactions
@@ -83,7 +85,8 @@ def mnar_run(seed: int, sizes: dict, epochs: int) -> dict:
 
     def predict(head, df):
         with torch.no_grad():
-            return torch.sigmoid(head.score(_tensor(df, "user"), _tensor(df, "item"))).numpy()
+            s = head.score(_tensor(df, "user"), _tensor(df, "item"))
+            return prediction(s, loss).numpy()
 
     def valid_mse(head):
         return float(np.mean((predict(head, valid) - valid["label"].to_numpy()) ** 2))
@@ -94,9 +97,9 @@ def mnar_run(seed: int, sizes: dict, epochs: int) -> dict:
     for name, (cls, kw) in specs.items():
         torch.manual_seed(seed)
         enc = IDEncoder(train, dim=16, init_std=0.1)
-        head = cls(enc, data=train, **kw)
+        head = cls(enc, data=train, loss_type=loss, weight_decay=l2, **kw)
         fit_head(head, obs, ["user", "item", "label", "propensity"], valid_mse, epochs,
-                 lr=0.01, batch_size=1024, seed=seed, weight_decay=1e-5)
+                 lr=lr, batch_size=1024, seed=seed)
         p = predict(head, test)
         out[name] = {"mse": float(np.mean((p - test["label"].to_numpy()) ** 2)),
                      "mse_mu1": float(np.mean((p - test["true_mu1"].to_numpy()) ** 2)),
@@ -156,27 +159,35 @@ def _summary(runs: list[dict], metric: str, base: str, lower_better: bool) -> pd
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--users", type=int, default=3000)
-    ap.add_argument("--items", type=int, default=300)
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--users", type=int, default=1500)
+    ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=0.03)
+    ap.add_argument("--loss", choices=["mse", "bce"], default="bce")
+    ap.add_argument("--l2", type=float, default=0.1, help="head weight_decay (batch L2)")
+    ap.add_argument("--skip-uplift", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.quick:
         args.seeds, args.epochs, args.users, args.items = 1, 3, 400, 100
     sizes = {"n_users": args.users, "n_items": args.items, "per_user": 30}
     t0 = time.perf_counter()
-    mnar = [mnar_run(s, sizes, args.epochs) for s in range(args.seeds)]
-    up = [uplift_run(s, sizes, args.epochs) for s in range(args.seeds)]
+    mnar = [mnar_run(s, sizes, args.epochs, args.lr, args.loss, args.l2)
+            for s in range(args.seeds)]
+    up = [] if args.skip_uplift else [uplift_run(s, sizes, args.epochs)
+                                      for s in range(args.seeds)]
     pd.set_option("display.width", 120)
     print(f"simulator popularity_bias, {args.users} users x {args.items} items, "
-          f"{args.seeds} seeds, test = randomized exposed rows")
+          f"{args.seeds} seeds, test = randomized exposed rows; loss {args.loss}, "
+          f"L2 {args.l2}, lr {args.lr}, {args.epochs} epochs (best on validation)")
     for metric, lower in (("mse", True), ("mse_mu1", True), ("auc", False)):
         print(f"\n{metric} (gain_in_SE: mean paired gain over naive / its standard error)")
         print(_summary(mnar, metric, "naive", lower).round(5).to_string())
-    print("\nuplift PEHE vs true mu1 - mu0 (randomized users)")
-    print(_summary(up, "pehe", "t_learner", True).round(5).to_string())
+    if up:
+        print("\nuplift PEHE vs true mu1 - mu0 (randomized users)")
+        print(_summary(up, "pehe", "t_learner", True).round(5).to_string())
     print(f"\ntotal {time.perf_counter() - t0:.1f} s")
     return mnar, up
 
