@@ -42,6 +42,11 @@ INTERVENED = {
     "hybrid_dice": ["encoder=hybrid", "head=dice"],
     # the gate starts on the ID side (sigmoid(-2) = 0.12 text): text as a residual signal
     "hybrid_pda_g": ["encoder=hybrid", "head=pda", "encoder.gate_bias=-2.0"],
+    # item text + ID (gated), users by ID embedding
+    "hybrid_pda_uid": ["encoder=hybrid", "head=pda", "encoder.gate_bias=-2.0",
+                       "encoder.text.users=id"],
+    "hybrid_dice_uid": ["encoder=hybrid", "head=dice", "encoder.gate_bias=-2.0",
+                        "encoder.text.users=id"],
 }
 INTERVENED_COMMON = ["dataset=ml100k_intervened", "encoder.dim=64", "model.optimizer.lr=0.002",
                      "dataset.batch_size=2048", "trainer.max_epochs=60",
