@@ -219,6 +219,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 def format_table(metrics: dict[str, float]) -> str:
     keys = sorted(k for k in metrics if "/" in k and not k.startswith(("train/", "best_")))
+    if any(k.startswith("test/") for k in keys):  # the full record has val/* too
+        keys = [k for k in keys if k.startswith("test/")]
     width = max((len(k) for k in keys), default=10)
     lines = [f"{'metric':<{width}}  value", f"{'-' * width}  ------"]
     lines += [f"{k:<{width}}  {metrics[k]:.4f}" for k in keys]
