@@ -93,7 +93,8 @@ def mnar_run(seed: int, sizes: dict, epochs: int, lr: float = 0.01, loss: str = 
 
     out = {}
     specs = {"naive": (PointwiseHead, {}), "ips": (IPSHead, {"clip": 0.05}),
-             "snips": (SNIPSHead, {"clip": 0.05}), "dr_jl": (DRJLHead, {"clip": 0.05})}
+             "snips": (SNIPSHead, {"clip": 0.05}),
+             "dr_jl": (DRJLHead, {"clip": 0.05, "imputation_l2": l2})}
     for name, (cls, kw) in specs.items():
         torch.manual_seed(seed)
         enc = IDEncoder(train, dim=16, init_std=0.1)

@@ -256,3 +256,15 @@ def test_build_head_fits_propensity_once():
     head = build_head(cfg, enc, data)
     assert isinstance(head, IPSHead) and head.propensity.fitted
     assert head.encoder is enc
+
+
+def test_drjl_default_observed_fraction_is_horvitz_thompson():
+    data = _data()
+    head = _make(DRJLHead, data, clip=0.1)
+    p = np.maximum(data.interactions["propensity"].to_numpy(), 0.1)
+    assert head.observed_fraction == pytest.approx(len(p) / (1 / p).sum())
+    prop = PopularityPropensity(eta=0.5).fit(data)
+    head = _make(DRJLHead, data, clip=0.1, propensity=prop)
+    q = prop(torch.as_tensor(data.interactions["user"].to_numpy()),
+             torch.as_tensor(data.interactions["item"].to_numpy())).clamp(min=0.1).double()
+    assert head.observed_fraction == pytest.approx(float(len(q) / (1 / q).sum()))
