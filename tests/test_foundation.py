@@ -154,8 +154,18 @@ def test_every_package_folder_is_listed_in_pyproject():
 
 def test_configs_resolve_from_a_built_wheel(tmp_path):
     """Build a real (non-editable) wheel and compose the config from it alone."""
+    import shutil
+
+    # build from a copy of the tracked tree, so no stale build/ folder can leak into the wheel
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    src = tmp_path / "src"
+    for f in files:
+        if (ROOT / f).is_file():
+            (src / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, src / f)
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                          "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+                          "-q", "-w", str(tmp_path / "dist"), str(src)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("causalrec-*.whl"))
