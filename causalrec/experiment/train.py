@@ -98,6 +98,8 @@ def train_recommender(cfg: DictConfig) -> dict:
     from ..models.module import CausalRecModule
 
     run_dir = run_dir_of(cfg)
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -111,7 +113,9 @@ def train_recommender(cfg: DictConfig) -> dict:
     m = cfg.model
     model = CausalRecModule(encoder, head, optimizer=instantiate(m.optimizer),
                             scheduler=instantiate(m.scheduler) if m.get("scheduler") else None,
-                            ks=list(m.ks), metrics=list(m.metrics), monitor=m.monitor)
+                            ks=list(m.ks), metrics=list(m.metrics), monitor=m.monitor,
+                            diagnostics=bool(m.get("diagnostics", True)),
+                            tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"))
 
     callbacks = [
         EarlyStopping(monitor=m.monitor, mode="max", patience=m.early_stopping_patience),
