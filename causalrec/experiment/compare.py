@@ -21,9 +21,12 @@ _NOT_GROUP_KEYS = {"seed", "run_dir", "status", "task", "wall_time_s", "peak_mem
 
 def default_group_keys(runs) -> list[str]:
     """Every override column that varies across runs (seed excluded)."""
-    metric_like = {c for c in runs.columns if "/" in c}
-    keys = [c for c in runs.columns if c not in _NOT_GROUP_KEYS and c not in metric_like
-            and not c.startswith(("hydra.", "paths.", "logger"))]
+    if "override_keys" in runs.attrs:
+        candidates = list(runs.attrs["override_keys"])
+    else:
+        candidates = [c for c in runs.columns if "/" not in c]
+    keys = [c for c in candidates if c in runs.columns and c not in _NOT_GROUP_KEYS
+            and not c.startswith(("hydra.", "paths.", "logger", "trainer.enable_progress"))]
     return [k for k in keys if runs[k].astype(str).nunique() > 1]
 
 

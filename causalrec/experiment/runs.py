@@ -52,6 +52,8 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
         paths = [paths]
     records = find_records(paths, include_errors=include_errors)
     rows = []
+    override_keys: dict[str, None] = {}
+    metric_keys: dict[str, None] = {}
     for rec in tqdm(records, desc="reading runs", unit="run", disable=not progress):
         try:
             data = json.loads(rec.read_text())
@@ -67,9 +69,13 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
             key, value = _parse_override(ov)
             if key not in ("seed",):
                 row[key] = value
+                override_keys[key] = None
         row.update(data.get("metrics", {}))
+        metric_keys.update(dict.fromkeys(data.get("metrics", {})))
         rows.append(row)
     df = pd.DataFrame(rows)
     if not include_errors and "error" in df:
         df = df.drop(columns=["error"])
+    df.attrs["override_keys"] = [k for k in override_keys if k not in metric_keys]
+    df.attrs["metric_keys"] = list(metric_keys)
     return df
