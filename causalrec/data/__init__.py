@@ -6,8 +6,7 @@ Heavy pieces (torch, Lightning) load on first use.
 
 from __future__ import annotations
 
-import importlib
-
+from ..lazy_exports import lazy_exports
 from .schema import DataValidationError, InteractionData
 
 _LAZY = {
@@ -46,11 +45,4 @@ _LAZY = {
 
 __all__ = ["DataValidationError", "InteractionData", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        mod, attr = _LAZY[name]
-        value = getattr(importlib.import_module(f"{__name__}.{mod}"), attr)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'causalrec.data' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
