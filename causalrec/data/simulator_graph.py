@@ -13,12 +13,8 @@ generator for, a non-binary treatment.
 
 from __future__ import annotations
 
-import importlib.resources
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 #: root nodes the simulator knows how to generate, and what they mean (see simulate.py)
 ROOT_GENERATORS = {
@@ -129,96 +125,29 @@ def _topological_order(g: SimGraph) -> list[str]:
     return order
 
 
-def _read_named(name: str) -> tuple[dict, str]:
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise GraphSpecError(f"graph file {str(path)!r} does not exist")
-        return yaml.safe_load(path.read_text()), str(path)
-    res = importlib.resources.files("causalrec.conf") / "graph" / f"{name}.yaml"
-    if not res.is_file():
-        have = sorted(p.name[:-5] for p in (importlib.resources.files("causalrec.conf")
-                                            / "graph").iterdir() if p.name.endswith(".yaml"))
-        raise GraphSpecError(f"unknown graph {name!r}: no conf/graph/{name}.yaml "
-                             f"(shipped graphs: {have})")
-    return yaml.safe_load(res.read_text()), f"conf/graph/{name}.yaml"
-
-
-def _spec_object_to_dict(spec) -> dict:
-    """A GraphSpec-like object (from causalrec.graphs) as a plain mapping."""
-    for meth in ("to_dict", "as_dict", "dict"):
-        if callable(getattr(spec, meth, None)):
-            d = getattr(spec, meth)()
-            if isinstance(d, Mapping):
-                return dict(d)
-    d = {k: getattr(spec, k) for k in ("name", "description", "treatment", "outcome",
-                                         "edges", "mechanisms") if hasattr(spec, k)}
-    nodes = getattr(spec, "nodes", None)
-    if nodes is None:
-        raise GraphSpecError(f"cannot read a graph from a {type(spec).__name__}: it has no nodes")
-    if isinstance(nodes, Mapping):
-        nodes = list(nodes.values())
-    d["nodes"] = [n if isinstance(n, Mapping) else
-                  {k: getattr(n, k) for k in ("name", "states", "role", "latent", "description")
-                   if hasattr(n, k)} for n in nodes]
-    return d
-
-
 def read_graph(graph) -> SimGraph:
-    """A :class:`SimGraph` from a graph name, a YAML path, a mapping or a GraphSpec object."""
+    """A :class:`SimGraph` from a graph name, a YAML path, a mapping or a GraphSpec.
+
+    Parsing and validation (cycles, unknown or duplicate nodes, missing treatment/outcome)
+    are :func:`causalrec.graphs.load_graph`'s, so the simulator and the graph layer read
+    one declared graph the same way; this adds only what the simulator itself needs
+    (:func:`check_simulable`).
+    """
+    from ..graphs.spec import GraphValidationError, load_graph
+
     if isinstance(graph, SimGraph):
         return graph
-    if isinstance(graph, (str, Path)):
-        raw, source = _read_named(str(graph))
-    elif isinstance(graph, Mapping):
-        raw, source = dict(graph), "<mapping>"
-    else:
-        raw, source = _spec_object_to_dict(graph), f"<{type(graph).__name__}>"
-    if not isinstance(raw, Mapping):
-        raise GraphSpecError(f"graph {source}: expected a mapping at top level")
-    name = str(raw.get("name") or Path(source).stem)
-    where = f"graph {name!r} ({source})"
-    nodes: dict[str, SimNode] = {}
-    for i, nd in enumerate(raw.get("nodes") or []):
-        if isinstance(nd, str):
-            nd = {"name": nd}
-        if "name" not in nd:
-            raise GraphSpecError(f"{where}: node #{i} has no name")
-        nm = str(nd["name"])
-        if nm in nodes:
-            raise GraphSpecError(f"{where}: duplicate node {nm!r}")
-        states = nd.get("states")
-        if states is None:
-            card = nd.get("cardinality", 2)
-            states = list(range(int(card)))
-        states = list(states)
-        if len(states) < 2:
-            raise GraphSpecError(f"{where}: node {nm!r} needs at least 2 states, has {states}")
-        nodes[nm] = SimNode(nm, states, nd.get("role"), bool(nd.get("latent", False)),
-                            str(nd.get("description") or ""))
-    if not nodes:
-        raise GraphSpecError(f"{where}: no nodes")
-    edges = []
-    for e in raw.get("edges") or []:
-        if isinstance(e, Mapping):
-            e = (e.get("from", e.get("source")), e.get("to", e.get("target")))
-        if len(e) != 2:
-            raise GraphSpecError(f"{where}: edge {e!r} is not a pair [from, to]")
-        a, b = str(e[0]), str(e[1])
-        for x in (a, b):
-            if x not in nodes:
-                raise GraphSpecError(f"{where}: edge [{a}, {b}] names unknown node {x!r} "
-                                     f"(nodes: {list(nodes)})")
-        edges.append((a, b))
-    for key in ("treatment", "outcome"):
-        if not raw.get(key):
-            raise GraphSpecError(f"{where}: no {key} declared")
-        if raw[key] not in nodes:
-            raise GraphSpecError(f"{where}: {key} {raw[key]!r} is not a node ({list(nodes)})")
-    g = SimGraph(name=name, source=source, nodes=nodes, edges=edges,
-                 treatment=str(raw["treatment"]), outcome=str(raw["outcome"]),
-                 mechanisms=dict(raw.get("mechanisms") or {}),
-                 description=str(raw.get("description") or ""))
+    try:
+        spec = load_graph(str(graph) if isinstance(graph, Path) else graph)
+    except (GraphValidationError, FileNotFoundError) as exc:
+        raise GraphSpecError(str(exc)) from exc
+    source = spec.source
+    name = spec.name or Path(source).stem
+    nodes = {n.name: SimNode(n.name, list(n.states), n.role, bool(n.latent), n.description)
+             for n in spec.nodes}
+    g = SimGraph(name=name, source=source, nodes=nodes, edges=[tuple(e) for e in spec.edges],
+                 treatment=str(spec.treatment), outcome=str(spec.outcome),
+                 mechanisms=dict(spec.mechanisms), description=spec.description)
     check_simulable(g)
     return g
 

@@ -37,7 +37,8 @@ ROLES = (
 """Roles a node may declare. ``treatment``/``outcome`` must agree with the spec's
 ``treatment``/``outcome`` keys."""
 
-_TOP_KEYS = {"name", "description", "treatment", "outcome", "mediator", "nodes", "edges"}
+_TOP_KEYS = {"name", "description", "treatment", "outcome", "mediator", "nodes", "edges",
+             "mechanisms"}
 _NODE_KEYS = {"name", "states", "cardinality", "role", "latent", "description"}
 
 
@@ -80,6 +81,8 @@ class GraphSpec:
     mediator: str | None = None
     description: str = ""
     source: str = "<spec>"
+    #: the simulator's settings for this graph (``causalrec.data.simulate`` options)
+    mechanisms: dict = field(default_factory=dict, compare=False)
     _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -296,7 +299,7 @@ class GraphSpec:
         spec = cls(name=str(data["name"]), nodes=tuple(nodes), edges=tuple(edges),
                    treatment=data["treatment"], outcome=data["outcome"],
                    mediator=data.get("mediator"), description=str(data.get("description", "")),
-                   source=source)
+                   source=source, mechanisms=dict(data.get("mechanisms") or {}))
         return spec.validate()
 
     @classmethod
@@ -322,6 +325,8 @@ class GraphSpec:
                          "latent": n.latent, "description": n.description}
                         for n in self.nodes]
         out["edges"] = [list(e) for e in self.edges]
+        if self.mechanisms:
+            out["mechanisms"] = dict(self.mechanisms)
         return out
 
 
