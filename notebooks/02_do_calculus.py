@@ -41,7 +41,7 @@
 # simulated world where the true effects are known.
 
 # %% tags=["parameters"]
-QUICK = False  # CI runs this notebook with QUICK=True (smaller simulation)
+QUICK = False  # True in CI: smaller simulation
 
 # %%
 import warnings

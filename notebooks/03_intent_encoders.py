@@ -42,7 +42,7 @@
 #    ("Zero-shot recommender systems") and Hou et al. 2022 (UniSRec).
 
 # %% tags=["parameters"]
-QUICK = False  # CI runs this notebook with QUICK=True (a few hundred texts to encode)
+QUICK = False  # True in CI: a few hundred texts to encode
 
 # %%
 import os

@@ -29,7 +29,7 @@
 # terminal), then loads and plots the records.
 
 # %% tags=["parameters"]
-QUICK = False  # CI runs this notebook with QUICK=True (tiny data, 2 epochs)
+QUICK = False  # True in CI: tiny data, 2 epochs
 
 # %%
 import os
