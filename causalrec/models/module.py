@@ -61,6 +61,8 @@ class CausalRecModule(L.LightningModule):
         self.ips_eta = ips_eta
         self.item_popularity: torch.Tensor | None = None
         self._reset_eval()
+        self._train_loss_sum = torch.zeros((), dtype=torch.float64)
+        self._train_rows = 0
 
     def _reset_eval(self):
         self._eval_sums: dict[str, torch.Tensor] = defaultdict(
@@ -97,9 +99,21 @@ class CausalRecModule(L.LightningModule):
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite training loss {loss.item()} at step "
                                      f"{self.global_step} ({type(self.head).__name__})")
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
-                 batch_size=len(batch["user"]))
+        # accumulated here and logged once per epoch: self.log on every step costs more than
+        # the step itself for small recommendation models
+        n = len(batch["user"])
+        self._train_loss_sum = self._train_loss_sum + loss.detach().double() * n
+        self._train_rows += n
         return loss
+
+    def on_train_epoch_start(self):
+        self._train_loss_sum = torch.zeros((), dtype=torch.float64)
+        self._train_rows = 0
+
+    def on_train_epoch_end(self):
+        if self._train_rows:
+            self.log("train/loss", float(self._train_loss_sum) / self._train_rows,
+                     prog_bar=True, sync_dist=self.trainer.world_size > 1)
 
     def configure_optimizers(self):
         params = [p for p in self.parameters() if p.requires_grad]
