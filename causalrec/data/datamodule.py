@@ -162,6 +162,10 @@ class CausalRecDataModule(L.LightningDataModule):
             and ``item_text`` rendered with them, and ``meta["text_template_version"]``.
             When omitted, a source's own texts are kept; a source with item text but no
             user text gets user text from the default template.
+        train_rows: ``"all"`` logged rows, or ``"exposed"`` rows only (Schnabel et al. 2016:
+            the outcome of an item is observed only when it was exposed, and IPS-family heads
+            weight those rows by 1/P(exposed)). Uplift heads need ``"all"``: exposure is
+            their treatment.
 
     Training batches carry ``user``, ``item`` and either ``label`` (pointwise) or
     ``neg_item`` (pairwise), plus the logged ``propensity`` / ``exposure`` of each row when
@@ -172,8 +176,11 @@ class CausalRecDataModule(L.LightningDataModule):
     def __init__(self, source: InteractionData, split: dict | None = None, batch_size: int = 2048,
                  eval_batch_size: int = 512, sampling: str = "pointwise", negatives: int = 1,
                  negative_sampler: str = "uniform", seed: int = 0, name: str | None = None,
-                 text: dict | None = None):
+                 text: dict | None = None, train_rows: str = "all"):
         super().__init__()
+        if train_rows not in ("all", "exposed"):
+            raise ValueError(f"dataset.train_rows must be 'all' or 'exposed', got {train_rows!r}")
+        self.train_rows = train_rows
         if not isinstance(source, InteractionData):
             raise DataValidationError(
                 f"dataset.source must build an InteractionData, got {type(source).__name__}")
@@ -244,6 +251,13 @@ class CausalRecDataModule(L.LightningDataModule):
         rng = np.random.default_rng([self.seed, epoch])
         tr = self.split.train.interactions
         probs = self._pop_probs if self.negative_sampler == "popularity" else None
+        if self.train_rows == "exposed":
+            # Schnabel et al. 2016: learn from the observed (exposed) rows only, each weighted
+            # by 1/P(exposed) in the IPS-family heads
+            if "exposure" not in tr.columns:
+                raise DataValidationError("dataset.train_rows=exposed needs an 'exposure' column",
+                                          source=self.data.source, column="exposure")
+            tr = tr[tr["exposure"].to_numpy() > 0]
         explicit = self.split.train.target_column == "label" and (tr["label"] == 0).any()
         if explicit and self.negatives == 0 and self.sampling == "pointwise":
             out = {"user": tr["user"].to_numpy(np.int64), "item": tr["item"].to_numpy(np.int64),

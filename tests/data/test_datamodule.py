@@ -145,3 +145,25 @@ def test_negatives_are_exact_even_when_rejection_struggles():
     assert (neg == 9).all()
     with pytest.raises(crd.DataValidationError, match="every item"):
         sample_negatives(rng, np.zeros(3, np.int64), 9, keys, max_rounds=1)
+
+
+def test_train_rows_exposed_keeps_only_observed_outcomes():
+    from causalrec.data import CausalRecDataModule
+    from causalrec.data.simulate import load_synthetic
+
+    data = load_synthetic(n_users=120, n_items=40, per_user=10, seed=3)
+    split = {"protocol": "random_exposure", "uniform_policy": "random", "valid_ratio": 0.5}
+
+    def rows(mode):
+        dm = CausalRecDataModule(data, split=split, sampling="pointwise", negatives=0,
+                                 train_rows=mode, seed=0)
+        dm.setup()
+        return dm._epoch_arrays(0)
+
+    exposed, every = rows("exposed"), rows("all")
+    assert (exposed["exposure"] == 1).all()
+    assert (every["exposure"] == 0).any()
+    tr = every["exposure"]
+    assert len(exposed["user"]) == int((tr == 1).sum())
+    with pytest.raises(ValueError, match="train_rows"):
+        CausalRecDataModule(data, split=split, train_rows="observed")
