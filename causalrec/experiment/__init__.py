@@ -9,6 +9,7 @@ _LAZY = {
     "run": ("api", "run"),
     "compose": ("api", "compose"),
     "load_runs": ("api", "load_runs"),
+    "load_model": ("api", "load_model"),
 }
 
 __all__ = list(_LAZY)

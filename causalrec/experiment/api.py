@@ -43,3 +43,34 @@ def run(overrides: Sequence[str] = (), output_dir: str | os.PathLike | None = No
     cfg = compose(overrides)
     metrics = train(cfg)
     return metrics
+
+
+def load_model(run_dir: str | os.PathLike, checkpoint: str = "best.ckpt"):
+    """Rebuild a finished training run: ``(cfg, datamodule, module)`` with the module's
+    weights loaded from ``<run_dir>/checkpoints/<checkpoint>`` (``torch.load`` with
+    ``weights_only=True``) and put in eval mode; the datamodule is set up with the run's own
+    split, so a notebook can score any users or items the way the run did."""
+    import torch
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    from ..heads.build import build_head
+    from ..models.module import CausalRecModule
+
+    run_dir = Path(run_dir)
+    cfg_path, ckpt = run_dir / "config.yaml", run_dir / "checkpoints" / checkpoint
+    for path in (cfg_path, ckpt):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: is {run_dir} a finished "
+                                    "causalrec-train run with checkpointing?")
+    cfg = OmegaConf.load(cfg_path)
+    datamodule = instantiate(cfg.dataset, _recursive_=True)
+    datamodule.setup("fit")
+    encoder = instantiate(cfg.encoder, _partial_=True)(data=datamodule.train_data)
+    head = build_head(cfg.head, encoder, datamodule.train_data)
+    m = cfg.model
+    module = CausalRecModule(encoder, head, ks=list(m.ks), metrics=list(m.metrics),
+                             monitor=m.monitor)
+    state = torch.load(ckpt, weights_only=True, map_location="cpu")
+    module.load_state_dict(state["state_dict"])
+    return cfg, datamodule, module.eval()
