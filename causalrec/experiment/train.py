@@ -119,8 +119,9 @@ def train_recommender(cfg: DictConfig) -> dict:
 
     callbacks = [
         EarlyStopping(monitor=m.monitor, mode="max", patience=m.early_stopping_patience),
+        # no version counter: this run's best checkpoint is always checkpoints/best.ckpt
         ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor=m.monitor, mode="max",
-                        save_top_k=1, filename="best"),
+                        save_top_k=1, filename="best", enable_version_counter=False),
     ]
     loggers = _build_loggers(cfg, run_dir)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
@@ -202,6 +203,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
             log.info("resume: %s already done in %s, skipping", chash[:12], done.parent)
             return json.loads(done.read_text())["metrics"]
+    if (run_dir / "metrics.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a finished run (metrics.json); runs never "
+                              "overwrite one another: choose a new output directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     base = {"seed": int(cfg.seed), "task": cfg.task, "run_dir": str(run_dir),
             "config_hash": chash, "overrides": _overrides(), "tags": list(cfg.get("tags") or [])}

@@ -76,3 +76,15 @@ def test_load_model_rebuilds_the_trained_run(tmp_path):
     assert float(torch.cat(values).mean()) == pytest.approx(m["test/ndcg@10"], abs=1e-6)
     with pytest.raises(FileNotFoundError, match="finished"):
         load_model(tmp_path / "nope")
+
+
+def test_a_finished_run_directory_is_never_overwritten(tmp_path):
+    from causalrec.experiment.api import run
+
+    small = ["logger=none", "+trainer.fast_dev_run=true", "dataset.source.n_users=40",
+             "dataset.source.n_items=50", "dataset.source.per_user=10"]
+    run(small, output_dir=tmp_path / "r")
+    before = (tmp_path / "r" / "metrics.json").read_bytes()
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        run([*small, "seed=1"], output_dir=tmp_path / "r")
+    assert (tmp_path / "r" / "metrics.json").read_bytes() == before
