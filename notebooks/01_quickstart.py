@@ -152,33 +152,16 @@ fig.tight_layout()
 # %% [markdown]
 # ## Which items get recommended?
 # For each model, how often each item appears in the users' top-10 lists, against the item's
-# training popularity. We rebuild the trained models from their run records (the resolved config
-# plus the best checkpoint) and rank all items for every test user.
+# training popularity. `cr.experiment.load_model` rebuilds each trained model from its run
+# record (the resolved config plus the best checkpoint); we rank all items for every test user.
 
 # %%
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
-
-from causalrec.heads.build import build_head
-from causalrec.models.module import CausalRecModule
-
-
-def load_trained(run_dir: Path):
-    """The datamodule and trained CausalRecModule of a finished run."""
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    dm = instantiate(cfg.dataset, _recursive_=True)
-    dm.setup("fit")
-    encoder = instantiate(cfg.encoder, _partial_=True)(data=dm.train_data)
-    module = CausalRecModule(encoder, build_head(cfg.head, encoder, dm.train_data))
-    state = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
-    module.load_state_dict(state["state_dict"])
-    return dm, module.eval()
-
 
 counts = {}
 for name, overrides in MODELS.items():
-    dm, module = load_trained(OUT / "quickstart" / overrides[0].split("=")[1])
+    # rebuild the trained model from its run record (config + best checkpoint)
+    _, dm, module = cr.experiment.load_model(OUT / "quickstart" / overrides[0].split("=")[1])
     seen = (dm.split.train.csr() + dm.split.valid.csr()).toarray() > 0
     users = torch.as_tensor(np.flatnonzero(dm.split.test.csr().getnnz(axis=1) > 0))
     with torch.no_grad():
