@@ -113,6 +113,10 @@ def test_wandb_offline_run_is_written(tmp_path):
          "dataset.source.n_items=50", "dataset.source.per_user=10"], output_dir=tmp_path / "r")
     offline = list((tmp_path / "r" / "wandb").glob("offline-run-*"))
     assert offline, "no offline W&B run directory"
+    # the run's resolved config (with its hash) is in the offline run's log, ready for sync
+    chash = json.loads((tmp_path / "r" / "metrics.json").read_text())["config_hash"]
+    log = b"".join(p.read_bytes() for p in offline[0].glob("run-*.wandb"))
+    assert chash.encode() in log and b"PointwiseHead" in log
 
 
 def test_import_is_lazy():
