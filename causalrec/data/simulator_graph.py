@@ -80,21 +80,19 @@ class SimGraph:
         return [n for n in self.order if not self.parents(n)]
 
     def descendants(self, node: str) -> set[str]:
-        out, todo = set(), [node]
-        while todo:
-            for c in self.children(todo.pop()):
-                if c not in out:
-                    out.add(c)
-                    todo.append(c)
-        return out
+        return self._reachable(node, self.children)
 
     def ancestors(self, node: str) -> set[str]:
+        return self._reachable(node, self.parents)
+
+    @staticmethod
+    def _reachable(node: str, step) -> set[str]:
         out, todo = set(), [node]
         while todo:
-            for p in self.parents(todo.pop()):
-                if p not in out:
-                    out.add(p)
-                    todo.append(p)
+            for nxt in step(todo.pop()):
+                if nxt not in out:
+                    out.add(nxt)
+                    todo.append(nxt)
         return out
 
     def to_dict(self) -> dict:

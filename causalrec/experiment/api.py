@@ -54,8 +54,7 @@ def load_model(run_dir: str | os.PathLike, checkpoint: str = "best.ckpt"):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from ..heads.build import build_head
-    from ..models.module import CausalRecModule
+    from .train import build_module
 
     run_dir = Path(run_dir)
     cfg_path, ckpt = run_dir / "config.yaml", run_dir / "checkpoints" / checkpoint
@@ -66,11 +65,7 @@ def load_model(run_dir: str | os.PathLike, checkpoint: str = "best.ckpt"):
     cfg = OmegaConf.load(cfg_path)
     datamodule = instantiate(cfg.dataset, _recursive_=True)
     datamodule.setup("fit")
-    encoder = instantiate(cfg.encoder, _partial_=True)(data=datamodule.train_data)
-    head = build_head(cfg.head, encoder, datamodule.train_data)
-    m = cfg.model
-    module = CausalRecModule(encoder, head, ks=list(m.ks), metrics=list(m.metrics),
-                             monitor=m.monitor)
+    module = build_module(cfg, datamodule.train_data, with_optimizer=False)
     state = torch.load(ckpt, weights_only=True, map_location="cpu")
     module.load_state_dict(state["state_dict"])
     return cfg, datamodule, module.eval()

@@ -18,17 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("causalrec")
 
-_RESOLVERS_REGISTERED = False
-
-
 def register_resolvers() -> None:
     """``${cr_uid:}``: a short random id that keeps run directories unique."""
-    global _RESOLVERS_REGISTERED
-    if _RESOLVERS_REGISTERED:
-        return
     if not OmegaConf.has_resolver("cr_uid"):
         OmegaConf.register_new_resolver("cr_uid", lambda: secrets.token_hex(3), use_cache=True)
-    _RESOLVERS_REGISTERED = True
 
 
 register_resolvers()
@@ -43,9 +36,14 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(OmegaConf.select(cfg, "paths.run_dir", throw_on_missing=True))
 
 
-def _build_loggers(cfg: DictConfig, run_dir: Path) -> list:
+def _build_loggers(cfg: DictConfig) -> list:
     from hydra.utils import instantiate
 
+    from .record import config_hash
+
+    params = OmegaConf.to_container(cfg, resolve=True)
+    params.pop("hydra", None)
+    params["config_hash"] = config_hash(cfg)
     loggers = []
     for name, conf in (cfg.get("logger") or {}).items():
         if conf is None or "_target_" not in conf:
@@ -62,11 +60,6 @@ def _build_loggers(cfg: DictConfig, run_dir: Path) -> list:
                           RuntimeWarning, stacklevel=2)
             continue
         if hasattr(logger, "log_hyperparams"):
-            from .record import config_hash
-
-            params = OmegaConf.to_container(cfg, resolve=True)
-            params.pop("hydra", None)
-            params["config_hash"] = config_hash(cfg)
             logger.log_hyperparams(params)
         loggers.append(logger)
     return loggers
@@ -86,6 +79,28 @@ def _wandb_grouping(cfg: DictConfig, conf: DictConfig) -> DictConfig:
     return conf
 
 
+def build_module(cfg: DictConfig, train_data, *, with_optimizer: bool = True):
+    """Encoder + head + CausalRecModule for ``cfg`` over the training data (used by
+    training and by :func:`causalrec.experiment.load_model`)."""
+    from hydra.utils import instantiate
+
+    from ..heads.build import build_head
+    from ..models.module import CausalRecModule
+
+    # data passed to the constructor directly: as an instantiate() kwarg the InteractionData
+    # dataclass would be converted to a DictConfig (and a simulator's meta can recurse)
+    encoder = instantiate(cfg.encoder, _partial_=True)(data=train_data)
+    head = build_head(cfg.head, encoder, train_data)
+    m = cfg.model
+    optim = {}
+    if with_optimizer:
+        optim = {"optimizer": instantiate(m.optimizer),
+                 "scheduler": instantiate(m.scheduler) if m.get("scheduler") else None}
+    return CausalRecModule(encoder, head, ks=list(m.ks), metrics=list(m.metrics),
+                           monitor=m.monitor, diagnostics=bool(m.get("diagnostics", True)),
+                           tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"), **optim)
+
+
 def train_recommender(cfg: DictConfig) -> dict:
     """Train and evaluate encoder + head on a dataset; return the metrics (and, under the
     key ``_info``, provenance for the run record)."""
@@ -93,9 +108,6 @@ def train_recommender(cfg: DictConfig) -> dict:
     import torch
     from hydra.utils import instantiate
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
-    from ..heads.build import build_head
-    from ..models.module import CausalRecModule
 
     run_dir = run_dir_of(cfg)
     if cfg.get("threads"):
@@ -105,17 +117,8 @@ def train_recommender(cfg: DictConfig) -> dict:
 
     datamodule = instantiate(cfg.dataset, seed=cfg.seed, _recursive_=True)
     datamodule.setup("fit")
-    train_data = datamodule.train_data
-    # data passed to the constructor directly: as an instantiate() kwarg the InteractionData
-    # dataclass would be converted to a DictConfig (and a simulator's meta can recurse)
-    encoder = instantiate(cfg.encoder, _partial_=True)(data=train_data)
-    head = build_head(cfg.head, encoder, train_data)
+    model = build_module(cfg, datamodule.train_data)
     m = cfg.model
-    model = CausalRecModule(encoder, head, optimizer=instantiate(m.optimizer),
-                            scheduler=instantiate(m.scheduler) if m.get("scheduler") else None,
-                            ks=list(m.ks), metrics=list(m.metrics), monitor=m.monitor,
-                            diagnostics=bool(m.get("diagnostics", True)),
-                            tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"))
 
     callbacks = [
         EarlyStopping(monitor=m.monitor, mode="max", patience=m.early_stopping_patience),
@@ -123,7 +126,7 @@ def train_recommender(cfg: DictConfig) -> dict:
         ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor=m.monitor, mode="max",
                         save_top_k=1, filename="best", enable_version_counter=False),
     ]
-    loggers = _build_loggers(cfg, run_dir)
+    loggers = _build_loggers(cfg)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                           default_root_dir=str(run_dir))
     trainer.fit(model, datamodule=datamodule)
