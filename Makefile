@@ -21,8 +21,8 @@ $(TORCH_STAMP): | $(VENV)/bin/python
 	$(PIP) install $(TORCH_SPEC)
 	rm -f $(VENV)/.torch-* && touch $@
 
-$(INSTALL_STAMP): pyproject.toml $(TORCH_STAMP)
-	$(PIP) install -e ".[notebooks,dev,sweeps]"
+$(INSTALL_STAMP): pyproject.toml Makefile $(TORCH_STAMP)
+	$(PIP) install -e ".[notebooks,dev,sweeps,ann]"
 	touch $@
 
 install: $(INSTALL_STAMP)

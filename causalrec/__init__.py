@@ -11,12 +11,23 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "encoders", "heads", "models", "graphs", "evaluation", "experiment")
+_SUBMODULES = ("data", "graphs", "sim", "encoders", "heads", "evaluation", "models", "ope",
+               "recommend", "explain", "privacy", "experiment")
 
 __all__ = ["__version__", *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import data, encoders, evaluation, experiment, graphs, heads, models  # noqa: F401
+    from . import (  # noqa: F401
+        data,
+        encoders,
+        evaluation,
+        experiment,
+        graphs,
+        heads,
+        models,
+        ope,
+        sim,
+    )
 
 
 def __getattr__(name: str):

@@ -56,7 +56,7 @@ from pgmpy.inference import VariableElimination
 from pgmpy.models import DiscreteBayesianNetwork
 
 import causalrec.graphs as cg
-from causalrec.data.simulate import simulate
+from causalrec.sim.world import simulate
 
 pd.set_option("display.precision", 4)
 N_USERS, PER_USER = (600, 10) if QUICK else (3000, 20)
@@ -235,7 +235,7 @@ print(spec.description)
 pd.DataFrame(spec.edges, columns=["from", "to"])
 
 # %% [markdown]
-# `causalrec.data.simulate` builds users with an intent, items with a popularity, and draws one
+# `causalrec.sim.world` builds users with an intent, items with a popularity, and draws one
 # row per (user, candidate item) from the graph's equations. It also keeps the ground truth:
 # every row's expected outcome under `do(browse=0)` and `do(browse=1)`, the ATE and the natural
 # direct and indirect effects. `to_discrete_frame()` gives one column per graph node, including

@@ -33,7 +33,7 @@
 #   (Zheng et al. 2021, disentangled interest and conformity embeddings). Error bars over seeds,
 #   beside the RecBole-Debias published NDCG@10.
 # * **(b) Simulated world with a randomized test set** (`dataset=synthetic`: the
-#   `popularity_bias` graph of `causalrec.data.simulate`, where popularity and latent intent
+#   `popularity_bias` graph of `causalrec.sim.world`, where popularity and latent intent
 #   confound exposure and click). Heads: naive, IPS and SNIPS (Schnabel et al. 2016;
 #   Swaminathan & Joachims 2015) and doubly robust joint learning DR-JL (Wang et al. 2019,
 #   "Doubly Robust Joint Learning for Recommendation on Data Missing Not at Random"), the IPS
@@ -59,10 +59,10 @@ import torch
 from omegaconf import OmegaConf
 
 import causalrec as cr
-from causalrec.data.simulate import simulate
 from causalrec.evaluation.ranking import ranking_metrics
 from causalrec.evaluation.unbiased import ips_ranking_metrics
 from causalrec.evaluation.value import auc
+from causalrec.sim.world import simulate
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pd.set_option("display.precision", 4)

@@ -71,7 +71,7 @@ from sklearn.linear_model import LogisticRegression
 
 import causalrec as cr
 from causalrec.data.obd import bandit_feedback
-from causalrec.evaluation import (
+from causalrec.ope import (
     OffPolicyEvaluation,
     RewardModel,
     evaluate_estimators,
@@ -80,7 +80,7 @@ from causalrec.evaluation import (
     plot_relative_errors,
     summarize_relative_errors,
 )
-from causalrec.evaluation.ope_evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
+from causalrec.ope.evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
 
 pd.set_option("display.precision", 4)
 N_RESAMPLES = 3 if QUICK else 30        # bootstrap resamples of the log, reward model refitted
@@ -351,7 +351,7 @@ beat
 
 # %% [markdown]
 # ## 6 · On simulated data, where the truth is exact
-# On OBD the "truth" is itself a noisy sample mean. The simulator (`causalrec.data.simulate`)
+# On OBD the "truth" is itself a noisy sample mean. The simulator (`causalrec.sim.world`)
 # knows $E[\text{click} \mid do(\text{show item } a \text{ to user } u)]$ for every pair, so
 # `truth.policy_value(scores, k)` gives a policy's exact value. The evaluation policy ranks
 # items by how well their topic matches the user's intent mixture (plus popularity) and
@@ -362,8 +362,8 @@ beat
 # `SIM_REPS` times and look at the spread of each estimator around the truth.
 
 # %%
-from causalrec.data.simulate import simulate
-from causalrec.evaluation import LoggedFeedback, round_inputs, softmax_policy, topk_policy
+from causalrec.ope import LoggedFeedback, round_inputs, softmax_policy, topk_policy
+from causalrec.sim.world import simulate
 
 K = 2
 world = simulate(n_users=300, n_items=40, per_user=5, seed=0).truth

@@ -38,9 +38,6 @@ _LAZY = {
     "item_texts": ("text_views", "item_texts"),
     "user_texts": ("text_views", "user_texts"),
     "FetchError": ("fetcher", "FetchError"),
-    "SimulationResult": ("simulate", "SimulationResult"),
-    "load_synthetic": ("simulate", "load_synthetic"),
-    "load_semisynthetic": ("semisynthetic", "load_semisynthetic"),
 }
 
 __all__ = ["DataValidationError", "InteractionData", *_LAZY]

@@ -1,4 +1,5 @@
-"""Evaluation: ranking metrics, causal metrics and off-policy estimators."""
+"""Evaluation: ranking, value, causal and popularity metrics (off-policy estimators live in
+:mod:`causalrec.ope`)."""
 
 from __future__ import annotations
 
@@ -22,34 +23,6 @@ _LAZY = {
     "qini_curve": ("causal", "qini_curve"),
     "causal_precision_at_k": ("causal", "causal_precision_at_k"),
     "causal_dcg_at_k": ("causal", "causal_dcg_at_k"),
-    # off-policy evaluation
-    "OffPolicyEstimator": ("ope", "OffPolicyEstimator"),
-    "OffPolicyEvaluation": ("ope", "OffPolicyEvaluation"),
-    "OPEEstimate": ("ope", "OPEEstimate"),
-    "RoundInputs": ("ope", "RoundInputs"),
-    "round_inputs": ("ope", "round_inputs"),
-    "DirectMethod": ("ope", "DirectMethod"),
-    "InverseProbabilityWeighting": ("ope", "InverseProbabilityWeighting"),
-    "SelfNormalizedInverseProbabilityWeighting": ("ope", "SelfNormalizedInverseProbabilityWeighting"),
-    "DoublyRobust": ("ope", "DoublyRobust"),
-    "SelfNormalizedDoublyRobust": ("ope", "SelfNormalizedDoublyRobust"),
-    "SwitchDoublyRobust": ("ope", "SwitchDoublyRobust"),
-    "DoublyRobustWithShrinkage": ("ope", "DoublyRobustWithShrinkage"),
-    "default_estimators": ("ope", "default_estimators"),
-    "LoggedFeedback": ("ope_feedback", "LoggedFeedback"),
-    "bootstrap_means": ("ope_bootstrap", "bootstrap_means"),
-    "RewardModel": ("reward_model", "RewardModel"),
-    "uniform_policy": ("policies", "uniform_policy"),
-    "topk_policy": ("policies", "topk_policy"),
-    "softmax_policy": ("policies", "softmax_policy"),
-    "bernoulli_ts_action_dist": ("policies", "bernoulli_ts_action_dist"),
-    "beta_prior_from_logs": ("policies", "beta_prior_from_logs"),
-    "evaluate_estimators": ("ope_evaluation", "evaluate_estimators"),
-    "summarize_relative_errors": ("ope_evaluation", "summarize_relative_errors"),
-    "plot_relative_errors": ("ope_evaluation", "plot_relative_errors"),
-    "obd_bts_prior": ("ope_obd", "obd_bts_prior"),
-    "obd_policy_action_dist": ("ope_obd", "obd_policy_action_dist"),
-    "obd_on_policy_value": ("ope_obd", "obd_on_policy_value"),
 }
 
 __all__ = list(_LAZY)

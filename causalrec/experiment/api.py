@@ -54,7 +54,7 @@ def load_model(run_dir: str | os.PathLike, checkpoint: str = "best.ckpt"):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from .train import build_module
+    from ..models.build import build_module
 
     run_dir = Path(run_dir)
     cfg_path, ckpt = run_dir / "config.yaml", run_dir / "checkpoints" / checkpoint

@@ -1,8 +1,8 @@
 """``causalrec-train``: the Hydra entry point, and :func:`train` for one composed config.
 
-The shape follows lightning-hydra-template: instantiate the datamodule, model, callbacks,
-loggers and trainer in that order, fit, test, and return the metrics. Every run writes a
-record (metrics.json + resolved config) into its own run directory.
+:func:`train` runs the task named by ``cfg.task`` (:mod:`causalrec.experiment.tasks`:
+``train``, ``graph``, ``ope``, ...) and writes the run record (metrics.json + resolved
+config) into the run's own directory, atomically.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import logging
 import os
 import secrets
 import time
-import warnings
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("causalrec")
+
 
 def register_resolvers() -> None:
     """``${cr_uid:}``: a short random id that keeps run directories unique."""
@@ -36,135 +36,6 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(OmegaConf.select(cfg, "paths.run_dir", throw_on_missing=True))
 
 
-def _build_loggers(cfg: DictConfig) -> list:
-    from hydra.utils import instantiate
-
-    from .record import config_hash
-
-    params = OmegaConf.to_container(cfg, resolve=True)
-    params.pop("hydra", None)
-    params["config_hash"] = config_hash(cfg)
-    loggers = []
-    for name, conf in (cfg.get("logger") or {}).items():
-        if conf is None or "_target_" not in conf:
-            continue
-        try:
-            if "Wandb" in str(conf.get("_target_")):
-                conf = _wandb_grouping(cfg, conf)
-            logger = instantiate(conf)
-            if "Wandb" in type(logger).__name__:
-                _ = logger.experiment  # start W&B now so a failure is caught here, not mid-fit
-        except Exception as exc:  # noqa: BLE001 - a logger must never stop a run
-            warnings.warn(f"logger {name!r} could not start ({type(exc).__name__}: {exc}); "
-                          "training continues without it, the run record is still written",
-                          RuntimeWarning, stacklevel=2)
-            continue
-        if hasattr(logger, "log_hyperparams"):
-            logger.log_hyperparams(params)
-        loggers.append(logger)
-    return loggers
-
-
-def _wandb_grouping(cfg: DictConfig, conf: DictConfig) -> DictConfig:
-    """Group W&B runs by sweep (the multirun directory's name) and name them by run dir."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    conf = OmegaConf.merge(conf, {})  # a copy we may extend
-    with open_dict(conf):
-        if conf.get("group") is None and _is_multirun():
-            conf.group = Path(HydraConfig.get().sweep.dir).name
-        if conf.get("name") is None:
-            conf.name = run_dir_of(cfg).name
-    return conf
-
-
-def build_module(cfg: DictConfig, train_data, *, with_optimizer: bool = True):
-    """Encoder + head + CausalRecModule for ``cfg`` over the training data (used by
-    training and by :func:`causalrec.experiment.load_model`)."""
-    from hydra.utils import instantiate
-
-    from ..heads.build import build_head
-    from ..models.module import CausalRecModule
-
-    # data passed to the constructor directly: as an instantiate() kwarg the InteractionData
-    # dataclass would be converted to a DictConfig (and a simulator's meta can recurse)
-    encoder = instantiate(cfg.encoder, _partial_=True)(data=train_data)
-    head = build_head(cfg.head, encoder, train_data)
-    m = cfg.model
-    optim = {}
-    if with_optimizer:
-        optim = {"optimizer": instantiate(m.optimizer),
-                 "scheduler": instantiate(m.scheduler) if m.get("scheduler") else None}
-    return CausalRecModule(encoder, head, ks=list(m.ks), metrics=list(m.metrics),
-                           monitor=m.monitor, diagnostics=bool(m.get("diagnostics", True)),
-                           tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"), **optim)
-
-
-def train_recommender(cfg: DictConfig) -> dict:
-    """Train and evaluate encoder + head on a dataset; return the metrics (and, under the
-    key ``_info``, provenance for the run record)."""
-    import lightning as L
-    import torch
-    from hydra.utils import instantiate
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-
-    run_dir = run_dir_of(cfg)
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-    datamodule = instantiate(cfg.dataset, seed=cfg.seed, _recursive_=True)
-    datamodule.setup("fit")
-    model = build_module(cfg, datamodule.train_data)
-    m = cfg.model
-
-    callbacks = [
-        EarlyStopping(monitor=m.monitor, mode="max", patience=m.early_stopping_patience),
-        # no version counter: this run's best checkpoint is always checkpoints/best.ckpt
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", monitor=m.monitor, mode="max",
-                        save_top_k=1, filename="best", enable_version_counter=False),
-    ]
-    loggers = _build_loggers(cfg)
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                          default_root_dir=str(run_dir))
-    trainer.fit(model, datamodule=datamodule)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    ckpt = "best" if callbacks[1].best_model_path else None
-    test = trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
-    for d in test:
-        metrics.update({k: float(v) for k, v in d.items()})
-    metrics["epochs"] = float(trainer.current_epoch)
-    if callbacks[1].best_model_score is not None:
-        metrics[f"best_{m.monitor}"] = float(callbacks[1].best_model_score)
-    for logger in loggers:
-        if hasattr(logger, "finalize"):
-            logger.finalize("success")
-    if any("Wandb" in type(lg).__name__ for lg in loggers):
-        import wandb
-
-        wandb.finish()
-    metrics["_info"] = {"data_fingerprint": datamodule.data.fingerprint(),
-                        "data": datamodule.data.summary()}
-    return metrics
-
-
-def _graph_study(cfg: DictConfig) -> dict:
-    from .graph_study import graph_study
-
-    return graph_study(cfg)
-
-
-def _ope_study(cfg: DictConfig) -> dict:
-    from .ope_study import ope_study
-
-    return ope_study(cfg)
-
-
-TASKS = {"train": train_recommender, "graph": _graph_study, "ope": _ope_study}
-
-
 def _overrides() -> list[str]:
     from hydra.core.hydra_config import HydraConfig
 
@@ -173,7 +44,7 @@ def _overrides() -> list[str]:
     return []
 
 
-def _is_multirun() -> bool:
+def is_multirun() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -193,9 +64,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     writes ``error.json`` (error, traceback, config) before the exception propagates.
     """
     from .record import config_hash, find_record, write_error, write_record
+    from .tasks import get_task
 
-    if cfg.task not in TASKS:
-        raise ValueError(f"unknown task {cfg.task!r}; choose one of {sorted(TASKS)}")
+    task = get_task(cfg.task)
     run_dir = run_dir_of(cfg)
     chash = config_hash(cfg)
     writes = _is_rank_zero()
@@ -214,7 +85,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "config_hash": chash, "overrides": _overrides(), "tags": list(cfg.get("tags") or [])}
     start = time.perf_counter()
     try:
-        metrics = dict(TASKS[cfg.task](cfg))
+        metrics = dict(task(cfg))
     except BaseException as exc:
         if writes:
             write_error(run_dir, exc, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
@@ -246,7 +117,7 @@ def _hydra_main():
         try:
             metrics = train(cfg)
         except Exception as exc:
-            if not _is_multirun():
+            if not is_multirun():
                 raise
             # one failed job must not stop the sweep: its error.json is written; the sweep
             # summary at the end lists it and exits non-zero

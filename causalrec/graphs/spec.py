@@ -81,7 +81,7 @@ class GraphSpec:
     mediator: str | None = None
     description: str = ""
     source: str = "<spec>"
-    #: the simulator's settings for this graph (``causalrec.data.simulate`` options)
+    #: the simulator's settings for this graph (``causalrec.sim.world`` options)
     mechanisms: dict = field(default_factory=dict, compare=False)
     _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

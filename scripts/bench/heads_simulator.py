@@ -68,11 +68,11 @@ def _tensor(df, c):
 
 def mnar_run(seed: int, sizes: dict, epochs: int, lr: float = 0.01, loss: str = "mse",
              l2: float = 0.1) -> dict:
-    from causalrec.data.simulate import simulate
     from causalrec.encoders.id import IDEncoder
     from causalrec.evaluation.value import auc
     from causalrec.heads import DRJLHead, IPSHead, PointwiseHead, SNIPSHead
     from causalrec.heads.pointwise_loss import prediction
+    from causalrec.sim.world import simulate
 
     res = simulate("popularity_bias", seed=seed, randomized_users=0.3, **sizes)
     logs, rand = res.data.interactions, res.randomized.interactions
@@ -109,10 +109,10 @@ def mnar_run(seed: int, sizes: dict, epochs: int, lr: float = 0.01, loss: str = 
 
 
 def uplift_run(seed: int, sizes: dict, epochs: int) -> dict:
-    from causalrec.data.simulate import simulate
     from causalrec.encoders.id import IDEncoder
     from causalrec.evaluation.causal import pehe
     from causalrec.heads import TARNetHead, TLearnerHead
+    from causalrec.sim.world import simulate
 
     res = simulate("popularity_bias", seed=seed, randomized_users=0.3, **sizes)
     logs, rand = res.data.interactions, res.randomized.interactions

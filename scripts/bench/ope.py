@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from causalrec.evaluation.ope import OBP_LAMBDAS, OffPolicyEvaluation, round_inputs
-from causalrec.evaluation.ope_feedback import LoggedFeedback
+from causalrec.ope.estimators import OBP_LAMBDAS, OffPolicyEvaluation, round_inputs
+from causalrec.ope.feedback import LoggedFeedback
 
 
 def make_log(n: int, a: int, p: int, seed: int = 0):

@@ -36,7 +36,7 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
     from sklearn.linear_model import LogisticRegression
 
     from causalrec.data.obd import load_obd_bandit_feedback
-    from causalrec.evaluation import (
+    from causalrec.ope import (
         RewardModel,
         evaluate_estimators,
         obd_on_policy_value,
@@ -102,7 +102,7 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from causalrec.evaluation import plot_relative_errors
+        from causalrec.ope import plot_relative_errors
 
         fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), sharey=True)
         for ax, (label, err) in zip(axes, errors.items()):
@@ -124,7 +124,7 @@ def main(argv=None) -> None:
                     help="also evaluate random from the BTS logs (no published figures)")
     ap.add_argument("--plot", default=None, help="save a PNG of the relative errors here")
     args = ap.parse_args(argv)
-    from causalrec.evaluation.ope_evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
+    from causalrec.ope.evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
 
     n_res = 3 if args.quick else args.n_resamples
     n_sim = 100_000 if args.quick else args.n_sim

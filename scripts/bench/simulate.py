@@ -34,7 +34,7 @@ def _peak_rss_mib() -> float:
 
 def bench_scale(n_users: int, n_items: int, per_user: int, graph: str) -> dict:
     from causalrec.data.generated import generate_interactions
-    from causalrec.data.simulate import simulate
+    from causalrec.sim.world import simulate
 
     rss0 = _peak_rss_mib()
     t0 = time.perf_counter()
@@ -58,7 +58,7 @@ def bench_semisynthetic() -> dict:
     import numpy as np
 
     from causalrec.data import load
-    from causalrec.data.semisynthetic import load_semisynthetic
+    from causalrec.sim.semisynthetic import load_semisynthetic
 
     src = load("ml-100k", quiet=True)
     t0 = time.perf_counter()
@@ -78,9 +78,9 @@ def bench_semisynthetic() -> dict:
 def bench_ari(noises, n_users: int, k: int, seed: int = 0) -> list[dict]:
     from sklearn.metrics import adjusted_rand_score
 
-    from causalrec.data.simulate import simulate
     from causalrec.encoders.intent_clusters import cluster_intents
     from causalrec.encoders.transformer import TextModel
+    from causalrec.sim.world import simulate
 
     model = TextModel("minilm", batch_size=128, device="cpu")
     out = []

@@ -41,7 +41,7 @@ def test_text_encoder_trains_in_the_pipeline(tiny_bert_dir, tmp_path):
     from causalrec.experiment.api import run
 
     metrics = run(["logger=none", "+trainer.fast_dev_run=true", "dataset=synthetic",
-                   "dataset.source._target_=causalrec.data.load_synthetic",
+                   "dataset.source._target_=causalrec.sim.load_synthetic",
                    "dataset.source.n_users=60", "dataset.source.n_items=40",
                    "dataset.source.per_user=8", "encoder=minilm", f"encoder.model={tiny_bert_dir}",
                    f"paths.data_dir={tmp_path / 'data'}"], output_dir=tmp_path / "run")

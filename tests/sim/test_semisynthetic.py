@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from causalrec.data import DataValidationError, InteractionData
-from causalrec.data.semisynthetic import (
+from causalrec.sim.semisynthetic import (
     TARGET_DISTRIBUTION,
     fit_mf,
     load_semisynthetic,

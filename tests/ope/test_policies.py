@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from causalrec.evaluation import (
+from causalrec.ope import (
     LoggedFeedback,
     bernoulli_ts_action_dist,
     beta_prior_from_logs,

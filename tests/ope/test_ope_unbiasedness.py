@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causalrec.evaluation import (
+from causalrec.ope import (
     DirectMethod,
     DoublyRobust,
     InverseProbabilityWeighting,

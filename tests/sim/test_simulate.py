@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalrec.data.simulate import simulate
-from causalrec.data.simulator_graph import GraphSpecError, read_graph
+from causalrec.sim.graph import GraphSpecError, read_graph
+from causalrec.sim.world import simulate
 
 SMALL = dict(n_users=1500, n_items=300, per_user=20, seed=3)
 

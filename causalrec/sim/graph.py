@@ -1,6 +1,6 @@
 """Read a declared causal graph for the simulator and check that the simulator can honour it.
 
-The simulator (:mod:`causalrec.data.simulate`) generates one row per (user, item) pair from a
+The simulator (:mod:`causalrec.sim.world`) generates one row per (user, item) pair from a
 structural causal model whose variables are the graph's nodes and whose parents are exactly
 the graph's parents. This module turns whatever names a graph (a name in ``conf/graph/``, a
 YAML path, a mapping, or a :class:`causalrec.graphs.GraphSpec`) into a plain, validated

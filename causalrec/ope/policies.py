@@ -1,6 +1,6 @@
 """Evaluation policies as action distributions ``action_dist[n_rounds, n_actions,
 n_positions]`` (``pi_e(a | x_i, k)``, the Open Bandit Pipeline layout) for the off-policy
-estimators of :mod:`causalrec.evaluation.ope`.
+estimators of :mod:`causalrec.ope.estimators`.
 
 * :func:`uniform_policy` - every action equally likely at every slot (OBD's ``random``).
 * :func:`topk_policy` - deterministic ranking by a score matrix (e.g. a causalrec model's
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from causalrec.evaluation.ope_feedback import LoggedFeedback, as_feedback
+from causalrec.ope.feedback import LoggedFeedback, as_feedback
 
 
 def _scores(scores: Any) -> np.ndarray:

@@ -18,8 +18,7 @@ DEFAULTS = {"n_users": 2000, "per_user": 20, "estimator": "mle", "hide_latent": 
 
 
 def graph_study(cfg: DictConfig) -> dict:
-    from ..data.simulate import simulate
-    from ..graphs import (
+    from ...graphs import (
         NotIdentifiableError,
         ate,
         backdoor_adjustment,
@@ -30,6 +29,7 @@ def graph_study(cfg: DictConfig) -> dict:
         mediation,
         naive_difference,
     )
+    from ...sim.world import simulate
 
     study = {**DEFAULTS, **(OmegaConf.to_container(cfg.study, resolve=True)
                             if cfg.get("study") else {})}

@@ -9,7 +9,7 @@ Pipeline ships those parameters as ``obp/policy/conf/prior_bts.yaml`` in the ``o
 sdist, the same artefact that holds the OBD sample; :func:`obd_bts_prior` fetches that one
 file through :mod:`causalrec.data.fetcher` (sha256-pinned; obp is never installed or
 imported). The evaluation policy ``bts`` is then the slot marginals of a TS ranking under
-that prior (:func:`~causalrec.evaluation.policies.bernoulli_ts_action_dist`), as obp's
+that prior (:func:`~causalrec.ope.policies.bernoulli_ts_action_dist`), as obp's
 ``BernoulliTS(is_zozotown_prior=True).compute_batch_action_dist`` computes them.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from causalrec.data.fetcher import Artefact, fetch
-from causalrec.evaluation.policies import bernoulli_ts_action_dist, uniform_policy
+from causalrec.ope.policies import bernoulli_ts_action_dist, uniform_policy
 
 PRIOR_ARTEFACT = Artefact(
     name="obp-bts-prior",

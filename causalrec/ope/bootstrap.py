@@ -1,6 +1,6 @@
 """Vectorised, seeded nonparametric bootstrap of means of per-round terms.
 
-Every off-policy estimator in :mod:`causalrec.evaluation.ope` is a smooth function of a few
+Every off-policy estimator in :mod:`causalrec.ope.estimators` is a smooth function of a few
 sample means of per-round terms (IPW: one mean; SNIPW: a ratio of two; SNDR: a mean plus a
 ratio). Resampling the rounds with replacement (Efron, "Bootstrap methods: another look at
 the jackknife", 1979) therefore only needs, for each resample, the *multiplicities* of the

@@ -1,6 +1,6 @@
 """Off-policy estimators: what would an evaluation policy earn, from another policy's logs?
 
-Given logged bandit feedback (:class:`~causalrec.evaluation.ope_feedback.LoggedFeedback`:
+Given logged bandit feedback (:class:`~causalrec.ope.feedback.LoggedFeedback`:
 action ``a_i``, slot ``k_i``, reward ``r_i``, propensity ``pi_b(a_i | x_i, k_i)``, context
 ``x_i``) and the evaluation policy's action distribution ``action_dist[n_rounds,
 n_actions, n_positions]`` (``pi_e(a | x_i, k)``, the Open Bandit Pipeline convention), each
@@ -31,16 +31,16 @@ name           value                                                 reference
 
 Every weighted estimator accepts ``lambda_`` (the clipping cap for IPW/SNIPW/DR/SNDR, the
 switching threshold for Switch-DR, the shrinkage for DRos). A sequence of candidates is
-tuned on the log by SLOPE or by the MSE bound (:mod:`causalrec.evaluation.ope_tuning`).
+tuned on the log by SLOPE or by the MSE bound (:mod:`causalrec.ope.tuning`).
 
 All estimators are smooth functions of a few means of per-round terms, so the bootstrap
-resamples only those means (:mod:`causalrec.evaluation.ope_bootstrap`); and
+resamples only those means (:mod:`causalrec.ope.bootstrap`); and
 :class:`OffPolicyEvaluation` shares one resample set across all estimators.
 
 Example (OBD: the Bernoulli-TS policy's value from the uniform-random policy's log)::
 
     from causalrec.data.obd import load_obd_bandit_feedback
-    from causalrec.evaluation import OffPolicyEvaluation, RewardModel, obd_policy_action_dist
+    from causalrec.ope import OffPolicyEvaluation, RewardModel, obd_policy_action_dist
 
     log = load_obd_bandit_feedback("random", "all")
     pi_e = obd_policy_action_dist("bts", "all")                 # [1, 80, 3]
@@ -59,9 +59,9 @@ import numpy as np
 import pandas as pd
 
 from causalrec.data.schema import DataValidationError
-from causalrec.evaluation.ope_bootstrap import bootstrap_means, percentile_interval
-from causalrec.evaluation.ope_feedback import LoggedFeedback, as_feedback
-from causalrec.evaluation.ope_tuning import (
+from causalrec.ope.bootstrap import bootstrap_means, percentile_interval
+from causalrec.ope.feedback import LoggedFeedback, as_feedback
+from causalrec.ope.tuning import (
     mse_upper_bound,
     slope_select,
     student_t_half_width,
@@ -216,7 +216,7 @@ class OffPolicyEstimator:
     def _check(self, inputs: RoundInputs) -> None:
         if self.requires_reward_model and inputs.q_policy is None:
             raise ValueError(f"estimator {self.name!r} needs estimated_rewards from a reward "
-                             f"model (see causalrec.evaluation.RewardModel)")
+                             f"model (see causalrec.ope.RewardModel)")
 
     def point_estimate(self, inputs: RoundInputs) -> float:
         """The estimate on the full log (no bootstrap)."""
@@ -501,7 +501,7 @@ class OffPolicyEvaluation:
                    if e.requires_reward_model and inputs.q_policy is None]
         if missing:
             raise ValueError(f"estimators {missing} need estimated_rewards from a reward model "
-                             "(see causalrec.evaluation.RewardModel)")
+                             "(see causalrec.ope.RewardModel)")
         return [e.resolve(inputs) for e in self.estimators]
 
     def point_estimates(self, inputs: RoundInputs) -> dict[str, float]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .schema import DataValidationError, InteractionData
+from ..data.schema import DataValidationError, InteractionData
 
 #: Marlin & Zemel (2009) rating distribution for ratings 1..5, as used by Schnabel et al.
 TARGET_DISTRIBUTION = (0.52, 0.24, 0.14, 0.07, 0.03)
@@ -164,7 +164,7 @@ class SemiSyntheticTruth:
 
 def _source_ratings(source) -> InteractionData:
     if source is None or isinstance(source, str):
-        from .registry import load
+        from ..data.registry import load
 
         source = load(source or "ml-100k", quiet=True)
     if not isinstance(source, InteractionData):
@@ -242,5 +242,5 @@ def load_semisynthetic(source=None, rank: int = 10, reg: float = 10.0, iters: in
         user_features=src.user_features, item_features=src.item_features,
         user_text=src.user_text, item_text=src.item_text,
         name=f"{src.name}-semisynthetic",
-        source=f"causalrec.data.semisynthetic(source={src.name!r}, alpha={alpha}, seed={seed})",
+        source=f"causalrec.sim.semisynthetic(source={src.name!r}, alpha={alpha}, seed={seed})",
         meta=meta)

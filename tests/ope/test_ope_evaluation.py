@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalrec.evaluation import (
+from causalrec.ope import (
     DirectMethod,
     DoublyRobust,
     InverseProbabilityWeighting,
@@ -16,7 +16,7 @@ from causalrec.evaluation import (
     round_inputs,
     summarize_relative_errors,
 )
-from causalrec.evaluation.ope_evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
+from causalrec.ope.evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
 
 
 def _log(n=300, a=5, p=2, seed=0):

@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import KFold
 
-from causalrec.evaluation.ope_feedback import LoggedFeedback, as_feedback
+from causalrec.ope.feedback import LoggedFeedback, as_feedback
 
 _ACTION_FEATURES = ("auto", "onehot", "context", "both", "none")
 #: prediction chunks keep the design matrix under ~32M entries

@@ -2,7 +2,7 @@
 
 One declared graph (``conf/graph/*.yaml``) is the source of truth: its nodes are the variables
 of every simulated (user, item) row and their parents are exactly the graph's parents
-(equations in :mod:`causalrec.data.simulator_model`). Around the graph, the simulator builds a
+(equations in :mod:`causalrec.sim.equations`). Around the graph, the simulator builds a
 recommendation world:
 
 * **users** have a latent intent: a mixture over ``K`` topics drawn from a Dirichlet centred on
@@ -11,7 +11,7 @@ recommendation world:
 * **items** have a topic and a Zipf popularity (Zipf 1949; the graph's ``popularity`` node is
   the popularity binned into equal-mass levels, most popular last);
 * **text**: review-like user text and item titles/descriptions from topic vocabularies with a
-  noise knob (:mod:`causalrec.data.simulator_text`), so intent is recoverable by a text
+  noise knob (:mod:`causalrec.sim.text`), so intent is recoverable by a text
   encoder and becomes harder to recover as the noise rises;
 * **logged rows**: each user gets ``per_user`` candidate items (a topic from the user's mixture
   with probability ``candidate_intent``, else uniform; an item within the topic by
@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .schema import InteractionData
-from .simulator_graph import GraphSpecError, SimGraph, read_graph
-from .simulator_model import Equation, StructuralModel, _logit, _sigmoid
-from .simulator_text import item_texts, user_texts
+from ..data.schema import InteractionData
+from .equations import Equation, StructuralModel, _logit, _sigmoid
+from .graph import GraphSpecError, SimGraph, read_graph
+from .text import item_texts, user_texts
 
 LOGGING_POLICY = "logging"
 RANDOM_POLICY = "random"
@@ -651,7 +651,7 @@ def simulate(graph="popularity_bias", **options) -> SimulationResult:
     item_features = pd.DataFrame({"topic": world.item_topic, "popularity": world.item_pop,
                                   "popularity_level": world.pop_levels["popularity"]})
     name = f"synthetic/{g.name}"
-    src = f"causalrec.data.simulate(graph={g.name!r}, seed={seed})"
+    src = f"causalrec.sim.world(graph={g.name!r}, seed={seed})"
     common = dict(n_users=world.n_users, n_items=world.n_items,
                   user_ids=np.array([f"u{i}" for i in range(world.n_users)], dtype=object),
                   item_ids=np.array([f"i{i}" for i in range(world.n_items)], dtype=object),

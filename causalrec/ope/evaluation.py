@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalrec.evaluation.ope import OffPolicyEstimator, OffPolicyEvaluation, round_inputs
-from causalrec.evaluation.ope_feedback import LoggedFeedback, as_feedback
+from causalrec.ope.estimators import OffPolicyEstimator, OffPolicyEvaluation, round_inputs
+from causalrec.ope.feedback import LoggedFeedback, as_feedback
 
 #: obp's published relative errors (mean, std over 30 resamples) for BTS evaluated from
 #: random logs, campaign "all", logistic-regression reward model
@@ -49,8 +49,8 @@ def evaluate_estimators(feedback: LoggedFeedback | Mapping[str, Any], action_dis
         feedback: the behaviour policy's log.
         action_dist: the evaluation policy (``[n_rounds or 1, n_actions, n_positions]``).
         truth: its on-policy value (e.g. the mean reward of its own log).
-        estimators: default the seven of :func:`~causalrec.evaluation.ope.default_estimators`.
-        reward_model: a :class:`~causalrec.evaluation.RewardModel` (its ``fit_predict`` is
+        estimators: default the seven of :func:`~causalrec.ope.estimators.default_estimators`.
+        reward_model: a :class:`~causalrec.ope.RewardModel` (its ``fit_predict`` is
             called on every resample) or any callable ``log -> q_hat``; needed by DM/DR.
         n_resamples: bootstrap resamples of the log.
         seed: resample ``b`` uses ``RandomState(seed + b)``.

@@ -19,10 +19,10 @@ DEFAULTS = {"behavior": "random", "evaluation": "bts", "campaign": "all", "n_res
 def ope_study(cfg: DictConfig) -> dict:
     from sklearn.linear_model import LogisticRegression
 
-    from ..data.obd import load_obd_bandit_feedback
-    from ..evaluation.ope_evaluation import evaluate_estimators
-    from ..evaluation.ope_obd import obd_on_policy_value, obd_policy_action_dist
-    from ..evaluation.reward_model import RewardModel
+    from ...data.obd import load_obd_bandit_feedback
+    from ...ope.evaluation import evaluate_estimators
+    from ...ope.obd import obd_on_policy_value, obd_policy_action_dist
+    from ...ope.reward_model import RewardModel
 
     study = {**DEFAULTS, **(OmegaConf.to_container(cfg.study, resolve=True)
                             if cfg.get("study") else {})}

@@ -8,7 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from causalrec.evaluation import LoggedFeedback, RewardModel
+from causalrec.ope import LoggedFeedback, RewardModel
 
 
 class RowRecorder(RegressorMixin, BaseEstimator):

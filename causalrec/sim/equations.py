@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .simulator_graph import SimGraph
+from .graph import SimGraph
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Off-policy estimates of a recommendation policy against the simulator's true value.
 
-A world from :func:`causalrec.data.simulate` provides ``E[click | do(exposure=1)]`` for
+A world from :func:`causalrec.sim.world` provides ``E[click | do(exposure=1)]`` for
 every (user, item). A stochastic logging policy (Plackett-Luce over random scores, 2 slots)
 shows items to uniformly drawn users; clicks are drawn from the simulator's expectations.
 The evaluation policy is the top-2 ranking of an intent-matching score matrix (user topic
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causalrec.evaluation import (
+from causalrec.ope import (
     DirectMethod,
     DoublyRobust,
     InverseProbabilityWeighting,
@@ -31,7 +31,7 @@ K = 2
 
 @pytest.fixture(scope="module")
 def world():
-    from causalrec.data.simulate import simulate
+    from causalrec.sim.world import simulate
 
     return simulate(n_users=300, n_items=40, per_user=5, seed=0).truth
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from causalrec.data import DataValidationError
-from causalrec.evaluation import (
+from causalrec.ope import (
     DirectMethod,
     DoublyRobust,
     DoublyRobustWithShrinkage,
@@ -22,7 +22,7 @@ from causalrec.evaluation import (
     bootstrap_means,
     round_inputs,
 )
-from causalrec.evaluation.ope_tuning import mse_upper_bound, slope_select, student_t_half_width
+from causalrec.ope.tuning import mse_upper_bound, slope_select, student_t_half_width
 
 # a tiny two-action, two-slot log
 #   row  action  slot  reward  pscore   pi_e(a_i|slot)   w = pi_e/pscore
@@ -132,7 +132,7 @@ def test_bootstrap_means_equal_explicit_resampling():
 
 
 def test_bootstrap_chunking_and_standard_error(monkeypatch):
-    import causalrec.evaluation.ope_bootstrap as ob
+    import causalrec.ope.bootstrap as ob
 
     x = np.random.default_rng(5).exponential(size=2000)
     whole = ob.bootstrap_means(x, 64, seed=2)

@@ -1,0 +1,12 @@
+"""Recommendations out: :class:`Recommender` (top-K for known users, new users from text,
+updates without retraining, similar items, exact and approximate top-K, export)."""
+
+from __future__ import annotations
+
+from ..lazy_exports import lazy_exports
+
+_LAZY: dict[str, tuple[str, str]] = {}
+
+__all__ = list(_LAZY)
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -1,0 +1,24 @@
+"""The causal simulator: one structural causal model built from a declared graph
+(``conf/graph/*.yaml``), logged data with per-unit ground truth, the semi-synthetic ML-100K
+protocol, and closed loops. Imports only :mod:`causalrec.graphs` and :mod:`causalrec.data.schema`.
+
+``from causalrec.sim import simulate`` draws a world; ``load_synthetic`` returns its
+:class:`~causalrec.data.InteractionData` for the training pipeline.
+"""
+
+from __future__ import annotations
+
+from ..lazy_exports import lazy_exports
+
+_LAZY = {
+    "simulate": ("world", "simulate"),
+    "load_synthetic": ("world", "load_synthetic"),
+    "SimulationResult": ("world", "SimulationResult"),
+    "SimulationTruth": ("world", "SimulationTruth"),
+    "load_semisynthetic": ("semisynthetic", "load_semisynthetic"),
+    "SemiSyntheticTruth": ("semisynthetic", "SemiSyntheticTruth"),
+}
+
+__all__ = list(_LAZY)
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
