@@ -213,9 +213,6 @@ class CausalRecDataModule(L.LightningDataModule):
         self._attach_text()
         tr = self.split.train
         self._train_pos_keys = _positive_keys(tr)
-        self._train_csr = tr.csr()
-        self._valid_csr = self.split.valid.csr()
-        self._test_csr = self.split.test.csr()
         pop = tr.item_popularity().astype(np.float64)
         self._pop_probs = (pop + 1e-12) / (pop + 1e-12).sum()
         df = tr.interactions
@@ -299,15 +296,15 @@ class CausalRecDataModule(L.LightningDataModule):
         return DataLoader(self._train_batches, batch_size=None)
 
     # ---------------------------------------------------------------- evaluation batches
-    def _eval_loader(self, target, exclude) -> DataLoader:
-        users = np.flatnonzero(np.diff(target.indptr) > 0).astype(np.int64)
+    def _eval_loader(self, stage: str) -> DataLoader:
+        users, target, exclude = self.split.eval_masks(stage)  # the one evaluation protocol
         return DataLoader(_EvalBatches(users, exclude, target, self.eval_batch_size),
                           batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
         self.setup()
-        return self._eval_loader(self._valid_csr, self._train_csr)
+        return self._eval_loader("valid")
 
     def test_dataloader(self) -> DataLoader:
         self.setup()
-        return self._eval_loader(self._test_csr, (self._train_csr + self._valid_csr).tocsr())
+        return self._eval_loader("test")

@@ -38,6 +38,21 @@ class Split:
     def sizes(self) -> dict:
         return {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)}
 
+    def eval_masks(self, stage: str):
+        """``(users, target, exclude)`` for ranking evaluation of one part: the users with at
+        least one positive in it (int64), the CSR of its positives (the targets) and the CSR
+        of the items to mask (train for ``"valid"``; train + valid for ``"test"``)."""
+        if stage not in ("valid", "test"):
+            raise ValueError(f"stage must be 'valid' or 'test', got {stage!r}")
+        cache = self.__dict__.setdefault("_csr", {})
+        for part in ("train", "valid", "test"):
+            if part not in cache:
+                cache[part] = getattr(self, part).csr()
+        target = cache[stage]
+        exclude = cache["train"] if stage == "valid" else (cache["train"] + cache["valid"]).tocsr()
+        users = np.flatnonzero(np.diff(target.indptr) > 0).astype(np.int64)
+        return users, target, exclude
+
 
 def _normalise(ratios, source: str) -> list[float]:
     ratios = [float(r) for r in ratios]

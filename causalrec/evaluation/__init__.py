@@ -6,6 +6,8 @@ from __future__ import annotations
 from ..lazy_exports import lazy_exports
 
 _LAZY = {
+    "evaluate": ("full_ranking", "evaluate"),
+    "RankingAccumulator": ("full_ranking", "RankingAccumulator"),
     "ranking_metrics": ("ranking", "ranking_metrics"),
     "topk_hits": ("ranking", "topk_hits"),
     "user_auc": ("ranking", "user_auc"),

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import lightning as L
 import torch
 from torch import nn
 
-from ..evaluation.popularity import popularity_diagnostics
-from ..evaluation.ranking import METRIC_FNS, RANKING_METRICS, topk_hits, user_auc
-from ..evaluation.unbiased import ips_ranking_metrics
+from ..evaluation.full_ranking import RankingAccumulator, check_metrics
+from ..evaluation.ranking import RANKING_METRICS
 
 
 class CausalRecModule(L.LightningModule):
     """Encoder + head, trained with ``head.loss`` and evaluated by full ranking.
 
-    Evaluation scores every item for a batch of users (``head.full_scores``), masks the
-    items the user already interacted with (the batch's ``exclude``), takes ``torch.topk``
-    once at the largest cut-off and derives every metric from the hit matrix; nothing loops
-    over users in Python. Metrics are summed over batches and divided by the number of
-    evaluated users at the end of the epoch (RecBole's averaging).
+    Validation and test use the one evaluation loop's accumulator
+    (:class:`causalrec.evaluation.full_ranking.RankingAccumulator`, the same code as
+    :func:`causalrec.evaluation.evaluate`): full ranking of every item, the already-seen
+    items masked, metrics averaged over users as RecBole does.
 
     Args:
         encoder: an :class:`causalrec.encoders.Encoder`.
@@ -47,29 +44,15 @@ class CausalRecModule(L.LightningModule):
         self.head = head
         self._optimizer_factory = optimizer
         self._scheduler_factory = scheduler
-        self.ks = tuple(int(k) for k in ks)
-        if not self.ks or min(self.ks) <= 0:
-            raise ValueError(f"model.ks must be positive cut-offs, got {list(ks)}")
-        unknown = [m for m in metrics if m not in METRIC_FNS and m != "gauc"]
-        if unknown:
-            raise ValueError(f"unknown ranking metrics {unknown}; choose from "
-                             f"{sorted(METRIC_FNS) + ['gauc']}")
-        self.metrics = tuple(metrics)
+        self.ks, self.metrics = check_metrics(ks, metrics)
         self.monitor = monitor
         self.diagnostics = bool(diagnostics)
         self.tail = float(tail)
         self.ips_eta = ips_eta
         self.item_popularity: torch.Tensor | None = None
-        self._reset_eval()
+        self._acc: RankingAccumulator | None = None
         self._train_loss_sum = torch.zeros((), dtype=torch.float64)
         self._train_rows = 0
-
-    def _reset_eval(self):
-        self._eval_sums: dict[str, torch.Tensor] = defaultdict(
-            lambda: torch.zeros((), dtype=torch.float64))
-        self._eval_count = 0
-        self._gauc = [0.0, 0.0]
-        self._rec_counts: dict[int, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ set-up
     def setup(self, stage: str | None = None) -> None:
@@ -127,66 +110,24 @@ class CausalRecModule(L.LightningModule):
                                                    "monitor": self.monitor}}
 
     # ------------------------------------------------------------------ evaluation
+    def _accumulator(self) -> RankingAccumulator:
+        if self._acc is None:
+            self._acc = RankingAccumulator(self.ks, self.metrics, self.item_popularity,
+                                           self.diagnostics, self.tail, self.ips_eta)
+        return self._acc
+
     @torch.no_grad()
     def _eval_step(self, batch):
-        scores = self.head.full_scores(batch["user"]).float()
-        target, exclude = batch["target"].bool(), batch["exclude"].bool()
-        n_targets = target.sum(1)
-        keep = n_targets > 0
-        if not bool(keep.all()):
-            scores, target, exclude, n_targets = (scores[keep], target[keep], exclude[keep],
-                                                  n_targets[keep])
-        hits, idx = topk_hits(scores, target, max(self.ks), exclude)
-        sums = self._eval_sums
-        for k in self.ks:
-            hk = hits[:, :k]
-            for m in self.metrics:
-                if m != "gauc":
-                    sums[f"{m}@{k}"] += METRIC_FNS[m](hk, n_targets).sum().cpu()
-            if self.diagnostics:
-                c = torch.bincount(idx[:, :k].reshape(-1), minlength=scores.shape[1]).cpu()
-                self._rec_counts[k] = self._rec_counts[k] + c if k in self._rec_counts else c
-        if "gauc" in self.metrics:
-            auc, w = user_auc(scores, target, exclude)
-            self._gauc[0] += float((auc * w).sum())
-            self._gauc[1] += float(w.sum())
-        if self.ips_eta is not None and self.item_popularity is not None:
-            pop = self.item_popularity.clamp(min=1).to(scores.device)
-            prop = (pop / pop.max()) ** float(self.ips_eta)
-            for name, v in ips_ranking_metrics(scores, target, prop, self.ks, exclude).items():
-                sums[name] += v.sum().cpu()
-        self._eval_count += len(n_targets)
+        scores = self.head.full_scores(batch["user"])
+        self._accumulator().update(scores, batch["target"], batch["exclude"])
 
     def _eval_epoch_end(self, stage: str):
-        count = self._eval_count
-        names = sorted(self._eval_sums)
+        acc = self._accumulator()
         if self._trainer is not None and self.trainer.world_size > 1:
-            # sums and counts are reduced across processes before dividing
-            packed = torch.stack([self._eval_sums[n] for n in names] +
-                                 [torch.tensor(float(count), dtype=torch.float64),
-                                  torch.tensor(self._gauc[0], dtype=torch.float64),
-                                  torch.tensor(self._gauc[1], dtype=torch.float64)])
-            packed = self.all_gather(packed.to(self.device)).reshape(-1, len(names) + 3).sum(0)
-            packed = packed.cpu()
-            sums = dict(zip(names, packed[:len(names)]))
-            count = float(packed[len(names)])
-            self._gauc = [float(packed[-2]), float(packed[-1])]
-            for k, c in self._rec_counts.items():
-                self._rec_counts[k] = self.all_gather(c.to(self.device)).reshape(
-                    -1, len(c)).sum(0).cpu()
-        else:
-            sums = dict(self._eval_sums)
-        for name, total in sums.items():
-            value = float(total) / max(count, 1)
+            acc.reduce(lambda t: self.all_gather(t.to(self.device)))
+        for name, value in acc.compute().items():
             self.log(f"{stage}/{name}", value, prog_bar=name == "ndcg@10", sync_dist=False)
-        if "gauc" in self.metrics:
-            self.log(f"{stage}/gauc", self._gauc[0] / max(self._gauc[1], 1.0))
-        if self.diagnostics and self.item_popularity is not None and count:
-            for k, c in self._rec_counts.items():
-                for name, value in popularity_diagnostics(
-                        c, self.item_popularity.numpy(), count, k, self.tail).items():
-                    self.log(f"{stage}/{name}@{k}", value)
-        self._reset_eval()
+        acc.reset()
 
     def validation_step(self, batch, batch_idx):
         self._eval_step(batch)

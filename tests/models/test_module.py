@@ -67,7 +67,37 @@ def test_evaluation_matches_reference():
     assert logged["val/recall@5"] == pytest.approx(recall, rel=1e-6)
     assert 0 <= logged["val/gauc"] <= 1
     assert 0 < logged["val/coverage@5"] <= 1 and 0 <= logged["val/gini@5"] <= 1
-    assert model._eval_count == 0  # reset for the next epoch
+    assert model._acc.count == 0  # reset for the next epoch
+    # the one evaluation loop gives the same numbers for the same scorer and split
+    from causalrec.evaluation import evaluate
+
+    again = evaluate(model.head, dm.split, ks=(5,), metrics=("ndcg", "recall", "gauc"),
+                     stage="valid", batch_size=7)
+    for name in ("val/ndcg@5", "val/recall@5", "val/gauc", "val/coverage@5", "val/gini@5"):
+        assert again[name.replace("val/", "valid/")] == pytest.approx(logged[name], rel=1e-12)
+
+
+def test_evaluate_topk_lists_are_the_ranked_unseen_items():
+    from causalrec.evaluation import evaluate
+
+    dm = _dm()
+    torch.manual_seed(1)
+    enc = IDEncoder(dm.train_data, dim=8)
+    head = PointwiseHead(enc, dm.train_data)
+    metrics, topk = evaluate(head, dm.split, ks=(3,), metrics=("hit",), return_topk=True)
+    users, target, exclude = dm.split.eval_masks("test")
+    assert sorted(topk) == sorted(users.tolist())
+    with torch.no_grad():
+        scores = head.full_scores(torch.as_tensor(users)).numpy()
+    hits = []
+    for row, u in enumerate(users):
+        seen = set(exclude[u].indices)
+        ranked = [i for i in np.argsort(-scores[row], kind="stable") if i not in seen][:3]
+        assert list(topk[int(u)]) == ranked
+        hits.append(bool(set(ranked) & set(target[u].indices)))
+    assert metrics["test/hit@3"] == pytest.approx(np.mean(hits))
+    with pytest.raises(ValueError, match="stage"):
+        evaluate(head, dm.split, stage="train")
 
 
 def test_pairwise_head_refuses_pointwise_data():
