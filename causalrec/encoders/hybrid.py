@@ -10,6 +10,8 @@ cold ones (no interactions, an untrained ID row) can lean on text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -70,3 +72,27 @@ class HybridEncoder(Encoder):
 
     def all_items(self) -> torch.Tensor:
         return self.fuse(self.item_gate, self.text.all_items(), self.ids.all_items())[0]
+
+    # ------------------------------------------------------------------ inference hooks
+    def users_from_text(self, texts: Sequence[str],
+                        users: torch.Tensor | None = None) -> torch.Tensor:
+        """Text part from ``texts``; ID part from the known ``users``, or for new users the
+        mean trained user embedding (a population prior: an untrained row would be noise)."""
+        t = self.text.users_from_text(texts)
+        with torch.no_grad():
+            if users is None:
+                e = self.ids.user_emb.weight.mean(0, keepdim=True).expand(len(t), -1)
+            else:
+                e = self.ids.encode_users(torch.as_tensor(users, dtype=torch.long))
+            return self.fuse(self.user_gate, t.to(e.device), e)[0]
+
+    def extend_items(self, texts: Sequence[str]) -> None:
+        """New items: text part from ``texts``, ID part the mean trained item embedding."""
+        n = len(texts)
+        self.text.extend_items(texts)
+        with torch.no_grad():
+            w = self.ids.item_emb.weight
+            grown = torch.cat([w, w.mean(0, keepdim=True).expand(n, -1)])
+        self.ids.item_emb = nn.Embedding.from_pretrained(grown, freeze=False)
+        self.ids.n_items += n
+        self.n_items += n

@@ -13,11 +13,13 @@ never in the sequence, which is built from the training split only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
-from .base import Encoder, as_interaction_data
+from .base import Encoder, as_interaction_data, is_restoring
 
 
 class _Block(nn.Module):
@@ -66,8 +68,10 @@ class SequenceEncoder(Encoder):
         self.heads = int(heads)
         self.blocks = nn.ModuleList(_Block(self.dim, self.heads, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(self.dim)
-        self.register_buffer("sequences", user_sequences(data, self.max_len, self.pad),
-                             persistent=False)
+        # each user's last max_len training items are saved state: scoring needs no data
+        seqs = (torch.full((self.n_users, self.max_len), self.pad, dtype=torch.long)
+                if is_restoring() else user_sequences(data, self.max_len, self.pad))
+        self.register_buffer("sequences", seqs)
 
     def forward_sequence(self, seq: torch.Tensor) -> torch.Tensor:
         """States [B, L, d] of left-padded item sequences [B, L] (pad = ``n_items``);
@@ -96,6 +100,17 @@ class SequenceEncoder(Encoder):
 
     def all_items(self) -> torch.Tensor:
         return self.item_emb.weight[: self.n_items]
+
+    def users_from_items(self, histories: Sequence[Sequence[int]]) -> torch.Tensor:
+        """States after each history's last ``max_len`` items (oldest first)."""
+        seq = torch.full((len(histories), self.max_len), self.pad, dtype=torch.long,
+                         device=self.sequences.device)
+        for row, h in enumerate(histories):
+            last = [int(i) for i in list(h)[-self.max_len:]]
+            if last:
+                seq[row, self.max_len - len(last):] = torch.as_tensor(last)
+        with torch.no_grad():
+            return self.forward_sequence(seq)[:, -1]
 
 
 def user_sequences(data, max_len: int, pad: int) -> torch.Tensor:

@@ -20,12 +20,13 @@ learned ID embedding (``users: id``).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .base import Encoder, as_interaction_data
+from .base import Encoder, as_interaction_data, is_restoring
 from .cache import EmbeddingCache
 from .transformer import TextModel
 
@@ -94,13 +95,16 @@ class TextIntentEncoder(Encoder):
         self.n_users, self.n_items = int(data.n_users), int(data.n_items)
         self.users_mode = users
         self.trainable_layers = int(trainable_layers)
-        item_text = require_text(data, "item")
-        user_text = require_text(data, "user") if users == "text" else None
-        text_model = TextModel(model=model, pooling=pooling, normalize=normalize,
-                               max_length=max_length, batch_size=batch_size, device=device,
-                               dtype=dtype, padding_side=padding_side,
-                               trust_remote_code=trust_remote_code,
-                               allow_download=allow_download, revision=revision)
+        restoring = is_restoring()  # a shell for a checkpoint: no texts, nothing to embed
+        item_text = None if restoring else require_text(data, "item")
+        user_text = require_text(data, "user") if users == "text" and not restoring else None
+        #: what rebuilds the language model at inference (new users' and items' texts)
+        self.text_model_config = dict(
+            model=model, pooling=pooling, normalize=normalize, max_length=max_length,
+            batch_size=batch_size, device=device, dtype=dtype, padding_side=padding_side,
+            trust_remote_code=trust_remote_code, allow_download=allow_download,
+            revision=revision)
+        text_model = TextModel(**self.text_model_config)
         self.text_dim = text_model.dim
         self.dim = int(dim) if dim else self.text_dim
         self.proj = nn.Linear(self.text_dim, self.dim) if dim else nn.Identity()
@@ -111,34 +115,48 @@ class TextIntentEncoder(Encoder):
         self.cache_key = {**text_model.identity, "normalize": bool(normalize),
                           "template_version": str(template_version)}
         self.cache = EmbeddingCache(cache_dir, self.cache_key, verify=verify_cache) \
-            if cache_dir else None
+            if cache_dir and not restoring else None
         self.cache_stats: dict = {}
+        self.center = bool(center)
+        empty = torch.zeros((0, self.text_dim))
 
         if self.trainable_layers > 0:
             self.text_model = text_model
             text_model.set_trainable_layers(self.trainable_layers)
-            self._item_ids = text_model.tokenize(item_text)
-            self._user_ids = text_model.tokenize(user_text) if user_text else None
+            # token ids are saved state (flat ids + row pointers): new texts need the model,
+            # the catalogue's texts do not
+            for side, texts in (("item", item_text), ("user", user_text)):
+                if side == "user" and users != "text":
+                    continue
+                flat, ptr = _pack(text_model.tokenize(texts) if texts is not None else [])
+                self.register_buffer(f"{side}_tokens", flat)
+                self.register_buffer(f"{side}_token_ptr", ptr)
         else:
             self.text_model = None  # frozen: the language model is not part of this module
-            item_emb = self._embed(text_model, item_text, "item texts", progress)
-            if center:
-                item_emb = item_emb - item_emb.mean(0, keepdims=True)
-            self.register_buffer("item_text_emb", torch.from_numpy(item_emb), persistent=False)
-            if user_text is not None:
-                user_emb = self._embed(text_model, user_text, "user texts", progress)
-                if center:
-                    user_emb = user_emb - user_emb.mean(0, keepdims=True)
-                self.register_buffer("user_text_emb", torch.from_numpy(user_emb),
-                                     persistent=False)
+            # the centring means (Mu & Viswanath 2018) are saved state: a new user's or
+            # item's text vector is centred with the training mean of its side
+            sides = [("item", item_text)] + ([("user", user_text)] if users == "text" else [])
+            for side, texts in sides:
+                if texts is None:  # restoring: filled by load_state_dict
+                    self.register_buffer(f"{side}_text_emb", empty.clone())
+                    self.register_buffer(f"{side}_center", torch.zeros(self.text_dim))
+                    continue
+                emb = torch.from_numpy(self._embed(text_model, texts, f"{side} texts",
+                                                   progress))
+                mean = emb.mean(0) if self.center else torch.zeros(self.text_dim)
+                self.register_buffer(f"{side}_text_emb", emb - mean)
+                self.register_buffer(f"{side}_center", mean)
             del text_model
         if users == "id":
             self.user_emb = nn.Embedding(self.n_users, self.dim)
             nn.init.xavier_normal_(self.user_emb.weight)
         if users == "history":
-            ptr, items = _histories(data)
-            self.register_buffer("hist_ptr", ptr, persistent=False)
-            self.register_buffer("hist_items", items, persistent=False)
+            if restoring:
+                ptr, items = torch.zeros(self.n_users + 1, dtype=torch.long), empty.long()[:, 0]
+            else:
+                ptr, items = _histories(data)
+            self.register_buffer("hist_ptr", ptr)
+            self.register_buffer("hist_items", items)
         self._eval_items: torch.Tensor | None = None
 
     def _embed(self, text_model: TextModel, texts: list[str], what: str,
@@ -157,10 +175,11 @@ class TextIntentEncoder(Encoder):
         """Language-model vectors [B, text_dim] of users' or items' texts (before projection)."""
         if self.text_model is None:
             return getattr(self, f"{side}_text_emb")[idx]
-        ids = self._item_ids if side == "item" else self._user_ids
+        flat, ptr = getattr(self, f"{side}_tokens"), getattr(self, f"{side}_token_ptr").tolist()
         rows = idx.detach().cpu().tolist()
         unique = list(dict.fromkeys(rows))
-        input_ids, mask = self.text_model.collate([ids[r] for r in unique])
+        input_ids, mask = self.text_model.collate(
+            [flat[ptr[r]:ptr[r + 1]].tolist() for r in unique])
         grad = torch.is_grad_enabled() and self.training
         with torch.set_grad_enabled(grad):
             vec = self.text_model(input_ids, mask)
@@ -220,6 +239,92 @@ class TextIntentEncoder(Encoder):
     def train(self, mode: bool = True):
         self._eval_items = None  # weights may change: drop the evaluation-time cache
         return super().train(mode)
+
+    # ------------------------------------------------------------------ new texts
+    def language_model(self) -> TextModel:
+        """The language model that embeds new texts: the fine-tuned one, or (frozen mode)
+        the configured model, rebuilt on first use and checked against the identity the
+        catalogue's vectors were made with."""
+        if self.text_model is not None:
+            return self.text_model
+        model = self.__dict__.get("_new_text_model")
+        if model is None:
+            model = TextModel(**self.text_model_config)
+            if model.identity["model"] != self.cache_key["model"]:
+                raise ValueError(
+                    f"text model {self.text_model_config['model']!r} now has identity "
+                    f"{model.identity['model']}, but this encoder's vectors were made with "
+                    f"{self.cache_key['model']}: new texts would land in another space")
+            self.__dict__["_new_text_model"] = model  # not a submodule: not saved state
+        return model
+
+    def text_vectors(self, texts: Sequence[str], side: str) -> torch.Tensor:
+        """Language-model vectors [N, text_dim] of new ``texts`` for ``side`` (``user`` or
+        ``item``), centred like the training texts of that side (before projection)."""
+        texts = _check_texts(texts)
+        model = self.language_model()
+        if self.text_model is not None:
+            flat, ptr = _pack(model.tokenize(texts))
+            ids = [flat[ptr[r]:ptr[r + 1]].tolist() for r in range(len(texts))]
+            with torch.no_grad():
+                return model(*model.collate(ids)).cpu()
+        vec = torch.from_numpy(model.embed(texts, progress=False))
+        return vec - getattr(self, f"{side}_center").cpu()
+
+    def users_from_text(self, texts: Sequence[str],
+                        users: torch.Tensor | None = None) -> torch.Tensor:
+        if self.users_mode != "text":
+            raise ValueError(f"this text encoder represents users by {self.users_mode!r}, not "
+                             "by their text; a user known only by text needs users: text")
+        with torch.no_grad():
+            return self.proj(self.text_vectors(texts, "user").to(self.proj_device()))
+
+    def users_from_items(self, histories: Sequence[Sequence[int]]) -> torch.Tensor | None:
+        if self.users_mode != "history":
+            return None
+        with torch.no_grad():
+            table = self.all_items()
+            rows = [table[torch.as_tensor(list(h), dtype=torch.long, device=table.device)]
+                    .mean(0) if len(h) else torch.zeros(self.dim, device=table.device)
+                    for h in histories]
+        return torch.stack(rows) if rows else torch.zeros((0, self.dim))
+
+    def extend_items(self, texts: Sequence[str]) -> None:
+        if self.text_model is not None:
+            flat, ptr = _pack(self.text_model.tokenize(_check_texts(texts)))
+            self.item_tokens = torch.cat([self.item_tokens, flat.to(self.item_tokens.device)])
+            self.item_token_ptr = torch.cat(
+                [self.item_token_ptr, ptr[1:].to(self.item_token_ptr.device)
+                 + self.item_token_ptr[-1]])
+        else:
+            vec = self.text_vectors(texts, "item").to(self.item_text_emb.device)
+            self.item_text_emb = torch.cat([self.item_text_emb, vec])
+        self.n_items += len(texts)
+        self._eval_items = None
+
+    def proj_device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, not one string")
+    texts = list(texts)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise ValueError(f"texts {bad[:5]} are empty or not strings (e.g. {texts[bad[0]]!r}); "
+                         "every new user or item needs a non-empty text")
+    return texts
+
+
+def _pack(ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ragged token-id lists as (flat ids, row pointers) tensors, a savable form."""
+    lengths = torch.tensor([len(x) for x in ids], dtype=torch.long)
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)])
+    flat = torch.tensor([t for x in ids for t in x], dtype=torch.long)
+    return flat, ptr
 
 
 def _histories(data) -> tuple[torch.Tensor, torch.Tensor]:
