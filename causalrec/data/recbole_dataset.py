@@ -1,25 +1,48 @@
 """A RecBole dataset folder (``NAME.inter`` [+ ``NAME.user``, ``NAME.item``]) as InteractionData.
 
 Field mapping (RecBole's defaults, Zhao et al., CIKM 2021): ``user_id`` and ``item_id`` are
-the ids, ``rating``, ``label`` and ``timestamp`` keep their names; any other numeric
-``.inter`` field (e.g. ``propensity``, ``exposure``) is carried as a column. Users and
+the ids (``token`` fields, never empty), ``rating``, ``label`` and ``timestamp`` keep their
+names; any other numeric ``.inter`` field (e.g. ``propensity``, ``exposure``) is carried as a
+column. The columns causalrec gives a meaning to (``label``, ``rating``, ``timestamp``,
+``exposure``, ``propensity``, ``position``) are read as numbers whatever their declared type
+(``label:token`` is common in hand-made files), and a value that is not a number is an error;
+other non-numeric ``.inter`` fields are not carried, with a warning naming them. Users and
 items are indexed in the order of the ``.user`` / ``.item`` files when present (every id in
 ``.inter`` must then appear there, and each only once), otherwise in sorted id order
-(numeric ids sorted as numbers).
+(numeric ids sorted as numbers). Value rules (labels in [0, 1], exposure 0/1, finite numbers,
+...) are :class:`~causalrec.data.InteractionData`'s, reported here with the file's lines.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic_files import AtomicTable, read_atomic
+from .atomic_files import AtomicTable, _parse_float, read_atomic
 from .schema import DataValidationError, InteractionData
 
 USER_ID, ITEM_ID = "user_id", "item_id"
+#: .inter fields read as numbers whatever their declared type
+NUMERIC_FIELDS = ("label", "rating", "timestamp", "exposure", "propensity", "position")
+
+
+def check_id_field(table: AtomicTable, id_field: str) -> np.ndarray:
+    """The raw ids of ``id_field`` as strings: a ``token`` field with no empty value."""
+    if table.types[id_field] != "token":
+        raise DataValidationError(
+            f"id field declared {id_field}:{table.types[id_field]}; ids are "
+            f"{id_field}:token", source=table.path, column=id_field, lines=[1])
+    ids = table.frame[id_field].astype(str).to_numpy(dtype=object)
+    empty = np.array([not v.strip() for v in ids], dtype=bool)
+    if empty.any():
+        raise DataValidationError(
+            f"{int(empty.sum())} empty ids; every row needs a {id_field}", source=table.path,
+            column=id_field, lines=[int(i) + 2 for i in np.flatnonzero(empty)[:5]])
+    return ids
 
 
 def sorted_ids(values: np.ndarray) -> np.ndarray:
@@ -39,7 +62,7 @@ def index_table(table: AtomicTable, id_field: str) -> tuple[np.ndarray, pd.DataF
         raise DataValidationError(f"missing id field {id_field!r} (header has "
                                   f"{list(table.types)})", source=table.path, column=id_field,
                                   lines=[1])
-    ids = table.frame[id_field].astype(str).to_numpy(dtype=object)
+    ids = check_id_field(table, id_field)
     dup = pd.Series(ids).duplicated(keep="first").to_numpy()
     if dup.any():
         raise DataValidationError(
@@ -77,48 +100,63 @@ def from_atomic_tables(inter: AtomicTable, user: AtomicTable | None = None,
         raise DataValidationError("no interactions: the file has a header but no rows",
                                   source=inter.path)
     df = inter.frame
+    raw_users, raw_items = check_id_field(inter, USER_ID), check_id_field(inter, ITEM_ID)
     user_features = item_features = None
     if user is not None:
         user_ids, user_features = index_table(user, USER_ID)
     else:
-        user_ids = sorted_ids(df[USER_ID].to_numpy())
+        user_ids = sorted_ids(raw_users)
     if item is not None:
         item_ids, item_features = index_table(item, ITEM_ID)
     else:
-        item_ids = sorted_ids(df[ITEM_ID].to_numpy())
+        item_ids = sorted_ids(raw_items)
     out = pd.DataFrame({
-        "user": map_ids(df[USER_ID].to_numpy(), user_ids, inter.path, USER_ID, "user"),
-        "item": map_ids(df[ITEM_ID].to_numpy(), item_ids, inter.path, ITEM_ID, "item"),
+        "user": map_ids(raw_users, user_ids, inter.path, USER_ID, "user"),
+        "item": map_ids(raw_items, item_ids, inter.path, ITEM_ID, "item"),
     })
+    ignored = []
     for col, typ in inter.types.items():
         if col in (USER_ID, ITEM_ID):
             continue
-        if typ == "float":
+        if col in NUMERIC_FIELDS:
+            out[col] = _numeric_field(inter, col, typ)
+        elif typ == "float":
             out[col] = df[col].to_numpy(np.float64)
         elif col == "policy":
             out[col] = df[col].astype(str).to_numpy(dtype=object)
-        elif col == "position" and typ == "token":
-            out[col] = pd.to_numeric(df[col]).to_numpy(np.int64)
-    for col in ("label", "rating", "propensity", "exposure"):
-        if col in out.columns:
-            v = out[col].to_numpy(np.float64)
-            nan = np.isnan(v)
-            if nan.any():
-                raise DataValidationError(
-                    f"{int(nan.sum())} missing/NaN values in a required field", source=inter.path,
-                    column=col, lines=np.flatnonzero(nan) + 2)
-            if col == "propensity":
-                bad = ~((v > 0) & (v <= 1))
-                if bad.any():
-                    raise DataValidationError(
-                        f"propensities must lie in (0, 1]; found {v[bad][:5].tolist()}",
-                        source=inter.path, column=col, lines=np.flatnonzero(bad) + 2)
-            out[col] = v.astype(np.float32 if col == "label" else np.float64)
-    return InteractionData(
-        interactions=out, n_users=len(user_ids), n_items=len(item_ids),
-        user_ids=user_ids, item_ids=item_ids, user_features=user_features,
-        item_features=item_features, name=name, source=inter.path,
-    )
+        else:
+            ignored.append(f"{col}:{typ}")
+    if ignored:
+        warnings.warn(f"{inter.path}: fields {ignored} are not carried into the interactions "
+                      "(only numeric fields and policy are)", stacklevel=2)
+    if "label" in out.columns and not out["label"].isna().any():
+        out["label"] = out["label"].astype(np.float32)
+    try:
+        return InteractionData(
+            interactions=out, n_users=len(user_ids), n_items=len(item_ids),
+            user_ids=user_ids, item_ids=item_ids, user_features=user_features,
+            item_features=item_features, name=name, source=inter.path,
+        )
+    except DataValidationError as e:
+        # an interactions row is a data line of the file: report lines, with file field names
+        if e.column in out.columns and e.rows and e.unit == "rows":
+            column = {"user": USER_ID, "item": ITEM_ID}.get(e.column, e.column)
+            raise DataValidationError(e.detail, source=inter.path, column=column,
+                                      lines=[r + 2 for r in e.rows]) from None
+        raise
+
+
+def _numeric_field(inter: AtomicTable, col: str, typ: str) -> np.ndarray:
+    """A field causalrec reads as numbers (``label:token`` included); ``position`` as
+    integers when every value is a whole number (else the schema names the rows)."""
+    if typ in ("token_seq", "float_seq"):
+        raise DataValidationError(f"{col} is declared {col}:{typ}; it holds one number per "
+                                  f"row ({col}:float)", source=inter.path, column=col, lines=[1])
+    s = inter.frame[col]
+    v = s.to_numpy(np.float64) if typ == "float" else _parse_float(s.astype(str), inter.path, col)
+    if col == "position" and np.isfinite(v).all() and (v == np.round(v)).all():
+        return v.astype(np.int64)
+    return v
 
 
 def load_atomic_dataset(path: str | os.PathLike, dataset: str | None = None,

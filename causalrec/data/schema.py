@@ -35,6 +35,8 @@ class DataValidationError(ValueError):
                  rows: Any = None, lines: Any = None):
         self.source = source
         self.column = column
+        #: the message without the "in FILE, column C, rows R" prefix
+        self.detail = message
         #: ``rows`` are 0-based table rows; ``lines`` are 1-based lines of the source file
         #: (header = line 1). ``.rows`` holds whichever was given, ``.unit`` says which.
         self.unit = "lines" if lines is not None else "rows"
@@ -54,6 +56,78 @@ class DataValidationError(ValueError):
 def _example_rows(mask: np.ndarray | pd.Series) -> list[int]:
     idx = np.flatnonzero(np.asarray(mask))
     return [int(i) for i in idx[:5]]
+
+
+def _examples(values: np.ndarray) -> list:
+    """Up to five distinct offending values, as plain Python numbers."""
+    out = []
+    for v in np.asarray(values).tolist():
+        if v not in out and not (v != v and any(o != o for o in out)):
+            out.append(v)
+        if len(out) == 5:
+            break
+    return out
+
+
+#: allowed values of the optional numeric columns: (test, rule in words)
+VALUE_RULES = {
+    "label": (lambda v: (v >= 0) & (v <= 1), "labels lie in [0, 1] (1 positive, 0 negative)"),
+    "exposure": (lambda v: (v == 0) | (v == 1), "exposure is 0 (not shown) or 1 (shown)"),
+    "propensity": (lambda v: (v > 0) & (v <= 1), "propensities must lie in (0, 1]"),
+    "position": (lambda v: v >= 0, "positions are non-negative integers (0 = top slot)"),
+}
+#: numeric columns that must be complete (no NaN)
+COMPLETE_COLUMNS = ("label", "rating", "timestamp", "exposure", "propensity")
+
+
+def _is_int_value(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_integer_column(s: pd.Series, src: str, col: str) -> None:
+    """``user`` / ``item`` / ``position``: an integer dtype, with specific errors for missing
+    values, fractions and non-numbers (each naming the rows at fault)."""
+    if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return
+    missing = s.isna().to_numpy()
+    if missing.any():
+        raise DataValidationError(
+            f"{int(missing.sum())} missing values (NaN/None); every row needs an integer {col}",
+            source=src, column=col, rows=_example_rows(missing))
+    if pd.api.types.is_float_dtype(s):
+        v = s.to_numpy(dtype=float)
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if bad.any():
+            raise DataValidationError(
+                f"{int(bad.sum())} values are not whole numbers (e.g. {_examples(v[bad])}); "
+                "expected integer indices", source=src, column=col, rows=_example_rows(bad))
+        raise DataValidationError(
+            f"wrong dtype {s.dtype}; expected integer indices (the values are whole numbers: "
+            f"use .astype('int64'))", source=src, column=col)
+    bad = ~s.map(_is_int_value).to_numpy(dtype=bool)
+    raise DataValidationError(
+        f"wrong dtype {s.dtype}; expected integer indices (e.g. "
+        f"{[str(x) for x in s[bad].iloc[:3]]})", source=src, column=col,
+        rows=_example_rows(bad) if bad.any() else None)
+
+
+def _check_number_column(s: pd.Series, src: str, col: str) -> None:
+    """A numeric column: numbers (or bools), finite, and complete where required."""
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        bad = (pd.to_numeric(s, errors="coerce").isna() & s.notna()).to_numpy()
+        raise DataValidationError(
+            f"wrong dtype {s.dtype}; expected numbers (e.g. {[str(x) for x in s[bad].iloc[:3]]})",
+            source=src, column=col, rows=_example_rows(bad) if bad.any() else None)
+    v = s.to_numpy(dtype=float)
+    nan = np.isnan(v)
+    if col in COMPLETE_COLUMNS and nan.any():
+        raise DataValidationError(f"{int(nan.sum())} missing/NaN values in a required field",
+                                  source=src, column=col, rows=_example_rows(nan))
+    inf = np.isinf(v)
+    if inf.any():
+        raise DataValidationError(
+            f"{int(inf.sum())} infinite values (e.g. {_examples(v[inf])}); numbers must be "
+            "finite", source=src, column=col, rows=_example_rows(inf))
 
 
 @dataclass(eq=False)
@@ -99,6 +173,10 @@ class InteractionData:
         df = self.interactions
         if not isinstance(df, pd.DataFrame):
             raise DataValidationError("interactions must be a pandas DataFrame", source=src)
+        for what, n in (("n_users", self.n_users), ("n_items", self.n_items)):
+            if not _is_int_value(n):
+                raise DataValidationError(f"{what} must be an integer, got {n!r}", source=src,
+                                          column=what)
         if self.n_users <= 0 or self.n_items <= 0:
             raise DataValidationError(
                 f"empty data: n_users={self.n_users}, n_items={self.n_items}", source=src)
@@ -109,25 +187,16 @@ class InteractionData:
                 raise DataValidationError(
                     f"missing required column {col!r} (have {list(df.columns)})",
                     source=src, column=col)
+        dup = df.columns.duplicated()
+        if dup.any():
+            raise DataValidationError(f"duplicate column names {list(df.columns[dup])}",
+                                      source=src, column=str(df.columns[dup][0]))
         for col in df.columns:
             kind = OPTIONAL_COLUMNS.get(col, "i" if col in REQUIRED_COLUMNS else None)
-            if kind is None or kind == "O":
-                continue
-            s = df[col]
-            if kind == "i" and not pd.api.types.is_integer_dtype(s):
-                raise DataValidationError(
-                    f"wrong dtype {s.dtype}; expected integer indices", source=src, column=col,
-                    rows=_example_rows(~s.map(lambda v: isinstance(v, (int, np.integer)))))
-            if kind == "f" and not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                bad = pd.to_numeric(s, errors="coerce").isna() & s.notna()
-                raise DataValidationError(
-                    f"wrong dtype {s.dtype}; expected numbers", source=src, column=col,
-                    rows=_example_rows(bad))
-            if col in ("user", "item", "label", "rating", "propensity", "exposure"):
-                nan = s.isna().to_numpy()
-                if nan.any():
-                    raise DataValidationError(f"{int(nan.sum())} NaN values in a required field",
-                                              source=src, column=col, rows=_example_rows(nan))
+            if kind == "i":
+                _check_integer_column(df[col], src, col)
+            elif kind == "f":
+                _check_number_column(df[col], src, col)
         for col, n in (("user", self.n_users), ("item", self.n_items)):
             v = df[col].to_numpy()
             bad = (v < 0) | (v >= n)
@@ -136,18 +205,25 @@ class InteractionData:
                     f"{int(bad.sum())} interactions reference unknown {col}s "
                     f"(valid indices 0..{n - 1}; e.g. {v[bad][:5].tolist()})",
                     source=src, column=col, rows=_example_rows(bad))
-        if "propensity" in df.columns:
-            p = df["propensity"].to_numpy(dtype=float)
-            bad = ~((p > 0) & (p <= 1))
-            if bad.any():
-                raise DataValidationError(
-                    f"propensities must lie in (0, 1]; found {p[bad][:5].tolist()}",
-                    source=src, column="propensity", rows=_example_rows(bad))
+        for col, (ok, rule) in VALUE_RULES.items():
+            if col in df.columns:
+                v = df[col].to_numpy(dtype=float)
+                bad = ~ok(v)
+                if bad.any():
+                    raise DataValidationError(
+                        f"{int(bad.sum())} values outside the valid range: {rule}; found "
+                        f"{_examples(df[col].to_numpy()[bad])}", source=src, column=col,
+                        rows=_example_rows(bad))
         for ids, n, what in ((self.user_ids, self.n_users, "user_ids"),
                              (self.item_ids, self.n_items, "item_ids")):
             if len(ids) != n:
                 raise DataValidationError(f"{what} has {len(ids)} entries but n={n}", source=src,
                                           column=what)
+            empty = np.array([x is None or x != x or str(x).strip() == "" for x in ids],
+                             dtype=bool)
+            if empty.any():
+                raise DataValidationError(f"{int(empty.sum())} empty or missing ids", source=src,
+                                          column=what, rows=_example_rows(empty))
             dup = pd.Series(ids).duplicated().to_numpy()
             if dup.any():
                 raise DataValidationError(f"duplicate ids {list(np.asarray(ids)[dup][:5])}",
