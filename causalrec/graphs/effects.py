@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .interventions import _Network, do_query
+from .interventions import _Network, do_query, network
 
 
 def arms(net: _Network, treatment: str, treated: Any = None, control: Any = None):
@@ -49,7 +49,7 @@ def expected_outcomes(bn: Any, treatment: str, outcome: str, evidence: Mapping |
                       outcome_value: Any = None) -> dict:
     """``{x: E[outcome | do(treatment = x), evidence]}`` for every treatment state (one
     elimination)."""
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     f = do_query(net, [outcome], {treatment: ...}, evidence)
     scores = outcome_scores(net, outcome, outcome_value)
     means = np.tensordot(scores, f.values, axes=([0], [0]))
@@ -66,7 +66,7 @@ def cate(bn: Any, treatment: str, outcome: str, evidence: Mapping | None, treate
          control: Any = None, *, outcome_value: Any = None) -> float:
     """Conditional average treatment effect given ``evidence`` (any observed values, e.g. an
     intent cluster), ``E[Y | do(treated), e] - E[Y | do(control), e]``."""
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     treated, control = arms(net, treatment, treated, control)
     ti = net.state_index(treatment, treated, "treated")
     ci = net.state_index(treatment, control, "control")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+import weakref
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -40,20 +41,86 @@ class ImpossibleEvidenceError(ValueError):
     """The evidence has probability zero under the requested intervention."""
 
 
+#: a CPD column may sum to 1 within this tolerance (BIF files print rounded probabilities);
+#: larger deviations are refused, as pgmpy's ``check_model`` refuses them
+SUM_TOLERANCE = 1e-3
+
+
+class InvalidNetworkError(ValueError):
+    """The network's CPDs do not define a Bayesian network (missing or inconsistent CPDs,
+    unknown parent states, columns that are not distributions)."""
+
+
 class _Network:
-    """The CPD tables of a fitted DiscreteBayesianNetwork, read once per query."""
+    """The CPD tables of a fitted DiscreteBayesianNetwork, validated and read once.
+
+    Every table is re-indexed **by state name** so that each axis follows the variable's own
+    state order (the order of the states in its own CPD): a child's CPD may list a parent's
+    states in another order, and is read correctly. Validation (once, on construction):
+    every node has exactly one CPD whose parents are the node's parents in the graph; the
+    states a child's CPD lists for a parent are the parent's states (same names, any
+    order); every entry is finite and non-negative; and every column sums to 1 within
+    :data:`SUM_TOLERANCE`. Anything else raises :class:`InvalidNetworkError` naming the CPD.
+    """
 
     def __init__(self, bn: Any) -> None:
-        self.bn = bn
-        cpds = {cpd.variable: cpd for cpd in bn.get_cpds()}
+        cpds: dict = {}
+        for cpd in bn.get_cpds():
+            if cpd.variable in cpds:
+                raise InvalidNetworkError(f"node {cpd.variable!r} has two CPDs")
+            cpds[cpd.variable] = cpd
         missing = [n for n in bn.nodes() if n not in cpds]
         if missing:
-            raise ValueError(f"the network has no CPD for node(s) {missing}; fit it first "
-                             "(causalrec.graphs.fit)")
+            raise InvalidNetworkError(f"the network has no CPD for node(s) {missing}; fit it "
+                                      "first (causalrec.graphs.fit)")
+        extra = [n for n in cpds if n not in bn]
+        if extra:
+            raise InvalidNetworkError(f"CPD(s) for {extra}, which are not nodes of the network")
         self.cpds = cpds
         self.parents = {n: list(cpds[n].variables[1:]) for n in cpds}
         self.card = {n: int(cpds[n].cardinality[0]) for n in cpds}
         self.states = {n: list(cpds[n].state_names[n]) for n in cpds}
+        for n, states in self.states.items():
+            if len(states) != self.card[n] or len(set(states)) != len(states):
+                raise InvalidNetworkError(f"CPD of {n!r}: its states {states} are not "
+                                          f"{self.card[n]} distinct names")
+        self.tables = {n: self._read(cpds[n], set(bn.get_parents(n))) for n in cpds}
+
+    def _read(self, cpd: Any, graph_parents: set) -> np.ndarray:
+        """``cpd``'s table as float64, each axis in its variable's own state order."""
+        node = cpd.variable
+        if set(self.parents[node]) != graph_parents or \
+                len(self.parents[node]) != len(graph_parents):
+            raise InvalidNetworkError(
+                f"CPD of {node!r} conditions on {self.parents[node]} but its parents in the "
+                f"graph are {sorted(graph_parents, key=str)}")
+        table = np.asarray(cpd.values, dtype=np.float64)
+        for axis, var in enumerate(cpd.variables):
+            listed = list(cpd.state_names[var])
+            own = self.states[var]
+            if listed == own:
+                continue
+            pos = {s: i for i, s in enumerate(listed)}
+            if len(pos) != len(own) or any(s not in pos for s in own):
+                raise InvalidNetworkError(
+                    f"CPD of {node!r} lists the states of {var!r} as {listed}, but {var!r}'s "
+                    f"own CPD has states {own}")
+            table = np.take(table, [pos[s] for s in own], axis=axis)
+        bad = ~np.isfinite(table) | (table < 0)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InvalidNetworkError(f"CPD of {node!r} has a negative or non-finite entry "
+                                      f"{table[where]!r} at index {where}")
+        sums = table.sum(axis=0)
+        off = np.abs(sums - 1.0) > SUM_TOLERANCE
+        if off.any():
+            col = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
+            parents = {p: self.states[p][i] for p, i in zip(self.parents[node], col)}
+            got = round(float(np.atleast_1d(sums)[col]), 9)
+            raise InvalidNetworkError(
+                f"CPD of {node!r}: P({node} | {parents or 'no parents'}) sums to {got!r}, not "
+                f"1 (tolerance {SUM_TOLERANCE}; {int(off.sum())} column(s) off)")
+        return table
 
     def state_index(self, var: Hashable, state: Any, what: str) -> int:
         if var not in self.cpds:
@@ -63,6 +130,46 @@ class _Network:
             if s == state:
                 return i
         raise ValueError(f"{what}: {state!r} is not a state of {var!r} (states: {states})")
+
+
+#: id(bn) -> (weak reference to bn, signature, prepared network). Keyed by identity: pgmpy's
+#: DAG hashes and compares by structure, so two networks with the same edges would collide.
+_PREPARED: dict[int, tuple] = {}
+
+
+def _signature(bn: Any) -> tuple:
+    """What a cached :class:`_Network` was read from: the graph's edges and, per CPD, the
+    CPD object, its value array and its state names (held, so compared by identity: replacing
+    a CPD or its values changes the signature; editing a values array in place does not -
+    call :func:`prepare` again after that)."""
+    return tuple(bn.edges()), tuple((c, c.values, c.state_names) for c in bn.get_cpds())
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return a[0] == b[0] and len(a[1]) == len(b[1]) and all(
+        x is y for pa, pb in zip(a[1], b[1]) for x, y in zip(pa, pb))
+
+
+def _remember(bn: Any, net: _Network) -> None:
+    key = id(bn)
+    try:
+        ref = weakref.ref(bn, lambda _, key=key: _PREPARED.pop(key, None))
+    except TypeError:  # not weak-referenceable: no caching
+        return
+    _PREPARED[key] = (ref, _signature(bn), net)
+
+
+def network(bn: Any) -> _Network:
+    """The validated tables of ``bn``, read once per network and cached while its CPDs are
+    unchanged (``bn`` may already be a prepared network)."""
+    if isinstance(bn, _Network):
+        return bn
+    cached = _PREPARED.get(id(bn))
+    if cached is not None and cached[0]() is bn and _same(cached[1], _signature(bn)):
+        return cached[2]
+    net = _Network(bn)
+    _remember(bn, net)
+    return net
 
 
 def _as_list(variables: str | Iterable[Hashable]) -> list:
@@ -135,7 +242,7 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
     """
     from pgmpy.factors.discrete import DiscreteFactor
 
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     variables = _as_list(variables)
     if not variables:
         raise ValueError("do_query needs at least one query variable")
@@ -173,9 +280,8 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
     for node in relevant:
         if node in cut:
             continue
-        cpd = net.cpds[node]
-        scope = list(cpd.variables)
-        table = cpd.values
+        scope = [node, *net.parents[node]]
+        table = net.tables[node]
         index: list[Any] = []
         new_scope = []
         for axis_var in scope:
@@ -184,8 +290,11 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
             elif axis_var in ev:
                 index.append(ev[axis_var])
             elif axis_var in batch:
-                index.append(np.asarray(batch[axis_var]) if len(batch[axis_var]) != net.card[
-                    axis_var] else slice(None))
+                ids = batch[axis_var]
+                # a slice only when the do-values are exactly the states in their own order:
+                # a list covering every state in another order must still be reordered
+                index.append(slice(None) if ids == list(range(net.card[axis_var]))
+                             else np.asarray(ids))
                 new_scope.append(axis_var)
             else:
                 index.append(slice(None))
@@ -259,6 +368,11 @@ def _per_value(net: _Network, variables: list, fixed: dict, batch: dict, ev: dic
 
 
 def prepare(bn: Any) -> _Network:
-    """Read a network's CPD tables once, for many :func:`do_query` calls on the same network
-    (``net = prepare(bn); do_query(net, ...)``)."""
-    return _Network(bn)
+    """Validate a network and read its CPD tables once, for many :func:`do_query` calls
+    (``net = prepare(bn); do_query(net, ...)``). Always re-reads ``bn`` (use it after editing
+    a CPD's values in place); :func:`do_query` on the network object caches the same."""
+    if isinstance(bn, _Network):
+        return bn
+    net = _Network(bn)
+    _remember(bn, net)
+    return net
