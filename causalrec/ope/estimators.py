@@ -342,9 +342,13 @@ class _Weighted(OffPolicyEstimator):
         if self.tuning == "slope":
             best = slope_select(values.mean(axis=1), student_t_half_width(values, self.delta))
         else:
+            # the bias the weight modification adds is E[(w - w_hat) r] for IPW, which has no
+            # reward model term, and E[(w - w_hat)(r - q_hat)] for the DR family (Su et al.
+            # 2020, section 5; OBP's InverseProbabilityWeightingTuning passes no q_hat)
+            q = inputs.q_factual if self.requires_reward_model else None
             scores = [mse_upper_bound(values[j], inputs.reward, inputs.iw,
-                                      c.modified_weights(inputs.iw), inputs.q_factual,
-                                      self.delta) for j, c in enumerate(cands)]
+                                      c.modified_weights(inputs.iw), q, self.delta)
+                      for j, c in enumerate(cands)]
             best = int(np.argmin(scores))
         return cands[best]
 

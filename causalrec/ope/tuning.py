@@ -54,9 +54,11 @@ def slope_select(estimates: np.ndarray, widths: np.ndarray) -> int:
 def mse_upper_bound(round_values: np.ndarray, reward: np.ndarray, iw: np.ndarray,
                     iw_hat: np.ndarray, q_factual: np.ndarray | None,
                     delta: float = 0.05) -> float:
-    """Estimated MSE of a weight-modified (DR-type) estimator: ``var/n + bias_ub**2`` where
+    """Estimated MSE of a weight-modified estimator: ``var/n + bias_ub**2`` where
     ``bias_ub = |mean((w - w_hat)(r - q))| + sqrt(2 mean(w^2) log(2/delta) / n)
-    + 2 max(w) log(2/delta) / (3 n)`` (Su et al. 2020, section 5)."""
+    + 2 max(w) log(2/delta) / (3 n)`` (Su et al. 2020, section 5). Pass
+    ``q_factual=None`` for IPW (the bias term then uses ``r``); the DR family passes
+    ``q_hat(x_i, a_i)``."""
     n = reward.shape[0]
     resid = reward if q_factual is None else reward - q_factual
     bias = abs(float(np.mean((iw - iw_hat) * resid)))
