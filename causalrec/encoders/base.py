@@ -159,6 +159,13 @@ class Encoder(nn.Module):
                          "text path for users); use a text encoder with users: text, or a "
                          "hybrid encoder")
 
+    @property
+    def folds_in_users(self) -> bool:
+        """Whether a user's representation is a free vector that new interactions update
+        by a fold-in (ID embeddings); ``False`` when it is computed from something else
+        (the user's text), which then only changes with new text."""
+        return True
+
     def users_from_items(self, histories: Sequence[Sequence[int]]) -> torch.Tensor | None:
         """Representations of users given their item histories (item indices, oldest
         first), or ``None`` when this encoder's users are free vectors that a fold-in must

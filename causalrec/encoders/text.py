@@ -71,7 +71,8 @@ class TextIntentEncoder(Encoder):
             datamodule's text views, else ``data.meta["text_version"]``, set by a loader's item
             text, else ``"unversioned"``).
         verify_cache: check shard checksums before trusting them.
-        progress: show a progress bar while encoding (``None``: for long jobs).
+        progress: progress bars while loading and encoding (``None``: for long jobs; the
+            encoder configs pass ``trainer.enable_progress_bar``).
         center: frozen mode: subtract the mean text vector of each side (all item texts; all
             user texts) before the projection. Sentence embeddings of texts from one template
             share a large common component that dominates dot products; removing it is the
@@ -104,7 +105,7 @@ class TextIntentEncoder(Encoder):
             batch_size=batch_size, device=device, dtype=dtype, padding_side=padding_side,
             trust_remote_code=trust_remote_code, allow_download=allow_download,
             revision=revision)
-        text_model = TextModel(**self.text_model_config)
+        text_model = TextModel(**self.text_model_config, progress=progress)
         self.text_dim = text_model.dim
         self.dim = int(dim) if dim else self.text_dim
         self.proj = nn.Linear(self.text_dim, self.dim) if dim else nn.Identity()
@@ -278,6 +279,10 @@ class TextIntentEncoder(Encoder):
                              "by their text; a user known only by text needs users: text")
         with torch.no_grad():
             return self.proj(self.text_vectors(texts, "user").to(self.proj_device()))
+
+    @property
+    def folds_in_users(self) -> bool:
+        return self.users_mode == "id"
 
     def users_from_items(self, histories: Sequence[Sequence[int]]) -> torch.Tensor | None:
         if self.users_mode != "history":

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from ..lazy_exports import lazy_exports
 
-_LAZY: dict[str, tuple[str, str]] = {}
+_LAZY: dict[str, tuple[str, str]] = {
+    "Recommender": ("recommender", "Recommender"),
+    "FaissIndex": ("topk", "FaissIndex"),
+    "exact_topk": ("topk", "exact_topk"),
+    "recall_at_k": ("topk", "recall_at_k"),
+    "fold_in": ("foldin", "fold_in"),
+    "write_inference": ("artefacts", "write_inference"),
+    "read_inference": ("artefacts", "read_inference"),
+    "seen_matrix": ("artefacts", "seen_matrix"),
+    "export_topk": ("cli", "export_topk"),
+}
 
 __all__ = list(_LAZY)
 
