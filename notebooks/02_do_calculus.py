@@ -56,7 +56,7 @@ from pgmpy.inference import VariableElimination
 from pgmpy.models import DiscreteBayesianNetwork
 
 import causalrec.graphs as cg
-from causalrec.sim.world import simulate
+from causalrec.sim import simulate
 
 pd.set_option("display.precision", 4)
 N_USERS, PER_USER = (600, 10) if QUICK else (3000, 20)

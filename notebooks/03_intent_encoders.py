@@ -65,7 +65,7 @@ import causalrec.data as crd
 import causalrec.graphs as cg
 from causalrec.encoders import TextIntentEncoder, cluster_intents, project_2d
 from causalrec.evaluation.ranking import ranking_metrics
-from causalrec.sim.world import simulate
+from causalrec.sim import simulate
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", 80)

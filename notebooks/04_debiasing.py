@@ -62,7 +62,7 @@ import causalrec as cr
 from causalrec.evaluation.ranking import ranking_metrics
 from causalrec.evaluation.unbiased import ips_ranking_metrics
 from causalrec.evaluation.value import auc
-from causalrec.sim.world import simulate
+from causalrec.sim import simulate
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pd.set_option("display.precision", 4)

@@ -363,7 +363,7 @@ beat
 
 # %%
 from causalrec.ope import LoggedFeedback, round_inputs, softmax_policy, topk_policy
-from causalrec.sim.world import simulate
+from causalrec.sim import simulate
 
 K = 2
 world = simulate(n_users=300, n_items=40, per_user=5, seed=0).truth

@@ -1,6 +1,6 @@
 """A small generated implicit-feedback dataset (latent-factor preferences + popularity).
 
-Not a causal simulator (that is :mod:`causalrec.sim.world`): a quick, deterministic
+Not a causal simulator (that is :mod:`causalrec.sim`): a quick, deterministic
 interaction set with learnable structure, for smoke runs and tests.
 """
 

@@ -12,7 +12,7 @@ action), ``label`` (the click, the reward), ``propensity`` (the logged pscore),
 ``position`` (0-based), ``exposure`` (1: the item was shown), ``timestamp`` (seconds),
 ``policy`` and ``round``. OBD has no user ids; a *user* is one distinct combination of the
 four hashed user features (a user context), whose values are the user feature table. The
-per-round user-item affinities are in ``meta["affinity"]`` ``[n_rounds, n_actions]``.
+per-round user-item affinities are the columns ``affinity_0 .. affinity_{n_actions - 1}``.
 :func:`bandit_feedback` gives OBP's dict (OBP's default pre-processing reproduced).
 """
 
@@ -141,6 +141,9 @@ def load_obd(policy: str = "random", campaign: str = "all", quiet: bool = False,
         "round": np.arange(len(log), dtype=np.int64),
     })
     affinity_cols = [c for c in log.columns if c.startswith("user-item_affinity_")]
+    affinity = log[affinity_cols].to_numpy(np.float64)
+    inter = pd.concat([inter, pd.DataFrame(affinity, columns=[f"affinity_{a}" for a in
+                                                               range(affinity.shape[1])])], axis=1)
     items = item_context.set_index("item_id").reindex(range(n_items)).reset_index(drop=True)
     data = InteractionData(
         interactions=inter, n_users=len(uniques), n_items=n_items,
@@ -148,8 +151,7 @@ def load_obd(policy: str = "random", campaign: str = "all", quiet: bool = False,
         item_ids=np.array([str(i) for i in range(n_items)], dtype=object),
         user_features=user_features, item_features=items,
         name=f"obd-{policy}-{campaign}", source=source,
-        meta={"policy": policy, "campaign": campaign, "len_list": len(pos_values),
-              "affinity": log[affinity_cols].to_numpy(np.float64)},
+        meta={"policy": policy, "campaign": campaign, "len_list": len(pos_values)},
     )
     data.item_text = [f"item {i}: " + ", ".join(f"{c}={items.at[i, c]}" for c in items.columns)
                       for i in range(n_items)]

@@ -126,7 +126,7 @@ register("recbole", "causalrec.data.recbole_dataset:load_atomic_dataset",
          "any RecBole atomic dataset folder (path=..., dataset=...)")
 register("generated", "causalrec.data.generated:generate_interactions",
          "small generated latent-factor implicit feedback (smoke runs)")
-register("synthetic", "causalrec.sim.world:load_synthetic",
+register("synthetic", "causalrec.sim.simulation:load_synthetic",
          "causal simulator: data generated from a declared causal graph")
 register("ml-100k-semisynthetic", "causalrec.sim.semisynthetic:load_semisynthetic",
          "semi-synthetic ml-100k with simulated exposure/outcomes")

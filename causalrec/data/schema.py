@@ -130,6 +130,22 @@ def _check_number_column(s: pd.Series, src: str, col: str) -> None:
             "finite", source=src, column=col, rows=_example_rows(inf))
 
 
+def _check_meta_json(meta: Any, source: str) -> None:
+    """``meta`` holds JSON-able values only (DESIGN.md): it goes into run records as is."""
+    import json
+
+    if not isinstance(meta, dict):
+        raise DataValidationError(f"meta must be a dict, got {type(meta).__name__}",
+                                  source=source, column="meta")
+    for key, value in meta.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                f"meta[{key!r}] is not JSON-serialisable ({exc}): meta holds plain numbers, "
+                f"strings, lists and dicts only", source=source, column="meta") from None
+
+
 @dataclass(eq=False)
 class InteractionData:
     """Integer-indexed interactions with id maps, feature tables and text.
@@ -142,7 +158,7 @@ class InteractionData:
         user_features, item_features: DataFrames indexed ``0..n-1`` (optional).
         user_text, item_text: text per user / item (lists of strings, optional).
         name: dataset name; source: where it came from (a file path or generator), used in errors.
-        meta: free-form metadata (e.g. ground truth from a simulator, protocol notes).
+        meta: JSON-able metadata (e.g. a simulator's truth summary, protocol notes).
     """
 
     interactions: pd.DataFrame
@@ -248,6 +264,7 @@ class InteractionData:
             if text is not None and len(text) != n:
                 raise DataValidationError(f"{what} has {len(text)} entries but n={n}",
                                           source=src, column=what)
+        _check_meta_json(self.meta, src)
 
     # ------------------------------------------------------------------ helpers
     def __len__(self) -> int:

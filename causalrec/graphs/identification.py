@@ -113,16 +113,16 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
 def open_backdoor_path(spec: GraphSpec, treatment: str, outcome: str) -> list[str] | None:
     """A backdoor path (first arrow into ``treatment``) that stays d-connected given every
     observed non-descendant of ``treatment``, drawn as ``["x", "<-", "z", "->", "y"]``; None
-    when every backdoor path can be blocked."""
+    when every backdoor path can be blocked. Paths are enumerated on the skeleton
+    (networkx); arrows, descendants and colliders are read from the :class:`GraphSpec`."""
     import networkx as nx
 
-    g = spec.to_networkx()
     cond = _non_descendants(spec, treatment, outcome)
-    skeleton = g.to_undirected()
-    skeleton.remove_edges_from([(treatment, c) for c in g.successors(treatment)])
+    skeleton = spec.to_networkx().to_undirected()
+    skeleton.remove_edges_from([(treatment, c) for c in spec.children(treatment)])
     best = None
     for path in nx.all_simple_paths(skeleton, treatment, outcome):
-        if not _is_open(g, path, cond):
+        if not _is_open(spec, path, cond):
             continue
         if best is None or len(path) < len(best):
             best = path
@@ -130,25 +130,21 @@ def open_backdoor_path(spec: GraphSpec, treatment: str, outcome: str) -> list[st
         return None
     drawn = [best[0]]
     for a, b in zip(best, best[1:]):
-        drawn += ["->" if g.has_edge(a, b) else "<-", b]
+        drawn += ["->" if spec.has_edge(a, b) else "<-", b]
     return drawn
 
 
 def _non_descendants(spec: GraphSpec, treatment: str, outcome: str) -> set[str]:
-    import networkx as nx
-
-    desc = nx.descendants(spec.to_networkx(), treatment)
+    desc = spec.descendants(treatment)
     return {n for n in spec.observed if n not in desc and n not in (treatment, outcome)}
 
 
-def _is_open(g, path: list[str], cond: set[str]) -> bool:
-    import networkx as nx
-
+def _is_open(spec: GraphSpec, path: list[str], cond: set[str]) -> bool:
+    """Whether ``path`` is d-connected given ``cond`` (Pearl 2009, def. 1.2.3)."""
     for i in range(1, len(path) - 1):
         a, m, b = path[i - 1], path[i], path[i + 1]
-        collider = g.has_edge(a, m) and g.has_edge(b, m)
-        if collider:
-            if m not in cond and not (nx.descendants(g, m) & cond):
+        if spec.has_edge(a, m) and spec.has_edge(b, m):  # a collider
+            if m not in cond and not (spec.descendants(m) & cond):
                 return False
         elif m in cond:
             return False

@@ -12,12 +12,11 @@ The graph semantics are Pearl's causal DAGs (Pearl, *Causality*, 2nd ed., 2009, 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-import yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -37,11 +36,6 @@ ROLES = (
 """Roles a node may declare. ``treatment``/``outcome`` must agree with the spec's
 ``treatment``/``outcome`` keys."""
 
-_TOP_KEYS = {"name", "description", "treatment", "outcome", "mediator", "nodes", "edges",
-             "mechanisms"}
-_NODE_KEYS = {"name", "states", "cardinality", "role", "latent", "description"}
-
-
 class GraphValidationError(ValueError):
     """A graph spec (or data checked against it) is invalid; the message names file and node."""
 
@@ -59,6 +53,15 @@ class Node:
     @property
     def cardinality(self) -> int:
         return len(self.states)
+
+    def numeric_states(self):
+        """State values as floats when they all are numbers, else the indices ``0..n-1``."""
+        import numpy as np
+
+        try:
+            return np.asarray([float(s) for s in self.states])
+        except (TypeError, ValueError):
+            return np.arange(self.cardinality, dtype=float)
 
 
 class PgmpyGraph(NamedTuple):
@@ -81,7 +84,7 @@ class GraphSpec:
     mediator: str | None = None
     description: str = ""
     source: str = "<spec>"
-    #: the simulator's settings for this graph (``causalrec.sim.world`` options)
+    #: the simulator's settings for this graph (``causalrec.sim.simulate`` options)
     mechanisms: dict = field(default_factory=dict, compare=False)
     _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -115,6 +118,7 @@ class GraphSpec:
     def states(self) -> dict[str, list]:
         return {n.name: list(n.states) for n in self.nodes}
 
+    # ------------------------------------------------------------------ structure
     def parents(self, name: str) -> list[str]:
         self[name]
         return [u for u, v in self.edges if v == name]
@@ -122,6 +126,61 @@ class GraphSpec:
     def children(self, name: str) -> list[str]:
         self[name]
         return [v for u, v in self.edges if u == name]
+
+    def has_edge(self, source: str, target: str) -> bool:
+        return (source, target) in self.edges
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every node with a directed path into ``name`` (``name`` itself excluded)."""
+        return self._reachable(name, self.parents)
+
+    def descendants(self, name: str) -> set[str]:
+        """Every node reachable from ``name`` by a directed path (``name`` excluded)."""
+        return self._reachable(name, self.children)
+
+    @staticmethod
+    def _reachable(name: str, step) -> set[str]:
+        out, todo = set(), [name]
+        while todo:
+            for nxt in step(todo.pop()):
+                if nxt not in out:
+                    out.add(nxt)
+                    todo.append(nxt)
+        return out
+
+    @property
+    def order(self) -> list[str]:
+        """A topological order: Kahn's algorithm, ties broken by declaration order (the
+        simulator draws its random numbers in this order, so it is part of the contract)."""
+        return list(self._order)
+
+    @cached_property
+    def _order(self) -> tuple[str, ...]:
+        indeg = dict.fromkeys(self.node_names, 0)
+        for _, v in self.edges:
+            indeg[v] += 1
+        order: list[str] = []
+        ready = [n for n in self.node_names if indeg[n] == 0]
+        while ready:
+            n = ready.pop(0)
+            order.append(n)
+            for c in self.children(n):
+                indeg[c] -= 1
+                if indeg[c] == 0:
+                    ready.append(c)
+        if len(order) < len(self.nodes):
+            from .spec_parsing import find_cycle
+
+            cycle = find_cycle(self.node_names, self.edges) or []
+            raise GraphValidationError(
+                f"{self.source}: graph {self.name!r} has a cycle among nodes "
+                f"{[n for n in self.node_names if n not in order]} ({' -> '.join(cycle)})")
+        return tuple(order)
+
+    @property
+    def roots(self) -> list[str]:
+        """Nodes without parents, in topological order."""
+        return [n for n in self.order if not self.parents(n)]
 
     def with_role(self, role: str) -> list[str]:
         return [n.name for n in self.nodes if n.role == role]
@@ -213,94 +272,18 @@ class GraphSpec:
     def validate(self, *, require_roles: bool = True) -> GraphSpec:
         """Raise :class:`GraphValidationError` on duplicate or unknown nodes, bad states,
         unknown roles, cycles, or a missing treatment/outcome; return ``self``."""
-        src = self.source
-        seen: set[str] = set()
-        for n in self.nodes:
-            if not isinstance(n.name, str) or not n.name:
-                raise GraphValidationError(f"{src}: a node has no valid name ({n.name!r})")
-            if n.name in seen:
-                raise GraphValidationError(f"{src}: node {n.name!r} is declared twice")
-            seen.add(n.name)
-            if len(n.states) < 1:
-                raise GraphValidationError(f"{src}: node {n.name!r} has no states")
-            if len(set(n.states)) != len(n.states):
-                raise GraphValidationError(
-                    f"{src}: node {n.name!r} has repeated states {list(n.states)}")
-            if n.role not in ROLES:
-                raise GraphValidationError(
-                    f"{src}: node {n.name!r} has unknown role {n.role!r} (roles: {ROLES})")
-        for i, edge in enumerate(self.edges):
-            if len(edge) != 2:
-                raise GraphValidationError(f"{src}: edge #{i} {list(edge)} is not a pair")
-            for end in edge:
-                if end not in seen:
-                    raise GraphValidationError(
-                        f"{src}: edge #{i} {edge[0]} -> {edge[1]} names unknown node {end!r} "
-                        f"(nodes: {', '.join(self.node_names)})")
-            if edge[0] == edge[1]:
-                raise GraphValidationError(f"{src}: node {edge[0]!r} has a self-loop")
-        cycle = _find_cycle(self.node_names, self.edges)
-        if cycle:
-            path = " -> ".join([*cycle, cycle[0]])
-            raise GraphValidationError(
-                f"{src}: graph {self.name!r} has a cycle at node {cycle[0]!r}: {path}")
-        for key in ("treatment", "outcome", "mediator"):
-            value = getattr(self, key)
-            if value is None:
-                if require_roles and key != "mediator":
-                    raise GraphValidationError(f"{src}: graph {self.name!r} declares no {key}")
-                continue
-            if value not in seen:
-                raise GraphValidationError(
-                    f"{src}: {key} {value!r} is not a node (nodes: {', '.join(self.node_names)})")
-        if self.treatment is not None and self.treatment == self.outcome:
-            raise GraphValidationError(
-                f"{src}: node {self.treatment!r} is both the treatment and the outcome")
-        for n in self.nodes:
-            if n.role == "treatment" and n.name != self.treatment:
-                raise GraphValidationError(
-                    f"{src}: node {n.name!r} has role 'treatment' but the treatment is "
-                    f"{self.treatment!r}")
-            if n.role == "outcome" and n.name != self.outcome:
-                raise GraphValidationError(
-                    f"{src}: node {n.name!r} has role 'outcome' but the outcome is "
-                    f"{self.outcome!r}")
-        return self
+        from .spec_parsing import validate_spec
+
+        return validate_spec(self, require_roles=require_roles)
 
     # ------------------------------------------------------------------ builders
     @classmethod
     def from_dict(cls, data: Mapping, *, source: str = "<mapping>") -> GraphSpec:
-        """Build and validate a spec from a parsed YAML mapping."""
-        if not isinstance(data, Mapping):
-            raise GraphValidationError(f"{source}: a graph spec must be a mapping, "
-                                       f"got {type(data).__name__}")
-        data = {k: v for k, v in data.items() if not str(k).startswith("_")}
-        unknown = set(data) - _TOP_KEYS
-        if unknown:
-            raise GraphValidationError(f"{source}: unknown key(s) {sorted(unknown)} "
-                                       f"(allowed: {sorted(_TOP_KEYS)})")
-        for key in ("name", "nodes", "edges"):
-            if key not in data:
-                raise GraphValidationError(f"{source}: missing key {key!r}")
-        for key in ("treatment", "outcome"):
-            if data.get(key) is None:
-                raise GraphValidationError(
-                    f"{source}: graph {data.get('name')!r} declares no {key} (key {key!r})")
-        raw_nodes = data["nodes"]
-        if not isinstance(raw_nodes, Sequence) or isinstance(raw_nodes, str):
-            raise GraphValidationError(f"{source}: 'nodes' must be a list")
-        nodes = [_node_from_dict(raw, i, source) for i, raw in enumerate(raw_nodes)]
-        raw_edges = data["edges"] or []
-        edges = []
-        for i, e in enumerate(raw_edges):
-            if not isinstance(e, Sequence) or isinstance(e, str) or len(e) != 2:
-                raise GraphValidationError(f"{source}: edge #{i} {e!r} must be a pair [from, to]")
-            edges.append((str(e[0]), str(e[1])))
-        spec = cls(name=str(data["name"]), nodes=tuple(nodes), edges=tuple(edges),
-                   treatment=data["treatment"], outcome=data["outcome"],
-                   mediator=data.get("mediator"), description=str(data.get("description", "")),
-                   source=source, mechanisms=dict(data.get("mechanisms") or {}))
-        return spec.validate()
+        """Build and validate a spec from a parsed YAML mapping (every key type-checked:
+        :func:`causalrec.graphs.spec_parsing.spec_from_mapping`)."""
+        from .spec_parsing import spec_from_mapping
+
+        return spec_from_mapping(data, source)
 
     @classmethod
     def from_config(cls, **fields: Any) -> GraphSpec:
@@ -330,67 +313,6 @@ class GraphSpec:
         return out
 
 
-def _node_from_dict(raw: Any, i: int, source: str) -> Node:
-    if not isinstance(raw, Mapping):
-        raise GraphValidationError(f"{source}: node #{i} must be a mapping, got {raw!r}")
-    name = raw.get("name")
-    where = f"{source}: node {name!r}" if name else f"{source}: node #{i}"
-    if not name:
-        raise GraphValidationError(f"{where} has no name")
-    unknown = set(raw) - _NODE_KEYS
-    if unknown:
-        raise GraphValidationError(f"{where}: unknown key(s) {sorted(unknown)} "
-                                   f"(allowed: {sorted(_NODE_KEYS)})")
-    states = raw.get("states")
-    card = raw.get("cardinality")
-    if states is None and card is None:
-        raise GraphValidationError(f"{where}: give 'states' or 'cardinality'")
-    if states is None:
-        if not isinstance(card, int) or isinstance(card, bool) or card < 1:
-            raise GraphValidationError(f"{where}: cardinality must be a positive int, got {card!r}")
-        states = list(range(card))
-    if not isinstance(states, Sequence) or isinstance(states, str):
-        raise GraphValidationError(f"{where}: 'states' must be a list, got {states!r}")
-    if card is not None and card != len(states):
-        raise GraphValidationError(
-            f"{where}: cardinality {card} does not match {len(states)} states {list(states)}")
-    latent = raw.get("latent", False)
-    if not isinstance(latent, bool):
-        raise GraphValidationError(f"{where}: 'latent' must be true or false, got {latent!r}")
-    role = raw.get("role", "latent" if latent else "covariate")
-    return Node(name=str(name), states=tuple(states), role=str(role), latent=latent,
-                description=str(raw.get("description", "")))
-
-
-def _find_cycle(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[str] | None:
-    """One directed cycle as a node list, or None (iterative DFS, white/grey/black)."""
-    children: dict[str, list[str]] = {n: [] for n in nodes}
-    for u, v in edges:
-        children.setdefault(u, []).append(v)
-        children.setdefault(v, [])
-    colour = dict.fromkeys(children, 0)
-    for root in children:
-        if colour[root]:
-            continue
-        stack = [(root, iter(children[root]))]
-        path = [root]
-        colour[root] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                colour[node] = 2
-                stack.pop()
-                path.pop()
-            elif colour[nxt] == 1:
-                return path[path.index(nxt):]
-            elif colour[nxt] == 0:
-                colour[nxt] = 1
-                stack.append((nxt, iter(children[nxt])))
-                path.append(nxt)
-    return None
-
-
 def available_graphs() -> list[str]:
     """Names of the graph specs shipped in ``conf/graph`` (package ``causalrec.conf``)."""
     root = importlib.resources.files("causalrec.conf").joinpath("graph")
@@ -416,22 +338,21 @@ def load_graph(name_or_path: str | Path | Mapping | GraphSpec) -> GraphSpec:
         except ImportError:  # pragma: no cover
             pass
         return GraphSpec.from_dict(name_or_path, source="<mapping>")
-    text_source: str
+    from .spec_parsing import MAX_YAML_BYTES, graph_from_yaml
+
     path = Path(name_or_path)
     looks_like_path = path.suffix in (".yaml", ".yml") or len(path.parts) > 1
     if looks_like_path:
         if not path.is_file():
             raise FileNotFoundError(f"graph spec file {str(path)!r} does not exist")
-        text, text_source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        res = importlib.resources.files("causalrec.conf").joinpath("graph", f"{name_or_path}.yaml")
-        if not res.is_file():
-            raise FileNotFoundError(
-                f"no graph named {str(name_or_path)!r} in conf/graph; available: "
-                f"{', '.join(available_graphs())} (or pass a path to a YAML file)")
-        text, text_source = res.read_text(encoding="utf-8"), f"conf/graph/{name_or_path}.yaml"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise GraphValidationError(f"{text_source}: not valid YAML: {exc}") from exc
-    return GraphSpec.from_dict(data, source=text_source)
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise GraphValidationError(f"{path}: graph YAML is {size:,} bytes, over the limit "
+                                       f"of {MAX_YAML_BYTES:,}")
+        return graph_from_yaml(path.read_bytes(), str(path))
+    res = importlib.resources.files("causalrec.conf").joinpath("graph", f"{name_or_path}.yaml")
+    if not res.is_file():
+        raise FileNotFoundError(
+            f"no graph named {str(name_or_path)!r} in conf/graph; available: "
+            f"{', '.join(available_graphs())} (or pass a path to a YAML file)")
+    return graph_from_yaml(res.read_bytes(), f"conf/graph/{name_or_path}.yaml")

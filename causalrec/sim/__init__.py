@@ -11,12 +11,19 @@ from __future__ import annotations
 from ..lazy_exports import lazy_exports
 
 _LAZY = {
-    "simulate": ("world", "simulate"),
-    "load_synthetic": ("world", "load_synthetic"),
-    "SimulationResult": ("world", "SimulationResult"),
-    "SimulationTruth": ("world", "SimulationTruth"),
+    "simulate": ("simulation", "simulate"),
+    "load_synthetic": ("simulation", "load_synthetic"),
+    "SimulationResult": ("simulation", "SimulationResult"),
+    "SimulationTruth": ("truth", "SimulationTruth"),
+    "World": ("world", "World"),
+    "read_graph": ("graph", "read_graph"),
+    "check_simulable": ("graph", "check_simulable"),
+    "ROOT_GENERATORS": ("graph", "ROOT_GENERATORS"),
+    "DEFAULTS": ("mechanisms", "DEFAULTS"),
     "load_semisynthetic": ("semisynthetic", "load_semisynthetic"),
     "SemiSyntheticTruth": ("semisynthetic", "SemiSyntheticTruth"),
+    "simulate_semisynthetic": ("semisynthetic", "simulate_semisynthetic"),
+    "SemiSyntheticResult": ("semisynthetic", "SemiSyntheticResult"),
 }
 
 __all__ = list(_LAZY)

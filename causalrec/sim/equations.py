@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .graph import SimGraph
+from ..graphs.spec import GraphSpec
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -56,13 +56,13 @@ class Equation:
 class StructuralModel:
     """The fitted-once equations of one simulated world (see the module docstring)."""
 
-    def __init__(self, graph: SimGraph, equations: dict[str, Equation], pref_node: str | None,
+    def __init__(self, graph: GraphSpec, equations: dict[str, Equation], pref_node: str | None,
                  pref_center: float):
         self.graph = graph
         self.eq = equations
         self.pref_node = pref_node
         self.pref_center = pref_center
-        self.scale = {n: 1.0 / (nd.n_states - 1) for n, nd in graph.nodes.items()}
+        self.scale = {nd.name: 1.0 / (nd.cardinality - 1) for nd in graph.nodes}
 
     # ---------------------------------------------------------------- one node
     def _eta(self, node: str, vals: dict[str, np.ndarray], pref: np.ndarray | None,
@@ -120,7 +120,7 @@ class StructuralModel:
         """
         g = self.graph
         vals_t = np.asarray(value if value is not None else
-                            g.nodes[target].numeric_states(), dtype=float)
+                            g[target].numeric_states(), dtype=float)
         if target in do:
             return np.full(n, vals_t[do[target]])
         anc = g.ancestors(target)
@@ -129,7 +129,7 @@ class StructuralModel:
         med = {**base, **{k: np.full(n, v, dtype=np.int16)
                           for k, v in (mediator_do or {}).items()}}
         total = np.zeros(n)
-        state_lists = [range(g.nodes[v].n_states) for v in free]
+        state_lists = [range(g[v].cardinality) for v in free]
         for combo in itertools.product(*state_lists):
             w = np.ones(n)
             cur = dict(med)

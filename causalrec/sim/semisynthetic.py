@@ -16,9 +16,11 @@ Treatments: Debiasing Learning and Evaluation" (ICML), section 6.1:
    ratings ``r < 4`` (``alpha = 0.25`` by default), ``k`` chosen so that 5% of the matrix is
    observed in expectation; the observed entries are the biased (MNAR) training data.
 
-Ground truth is the full matrix (``meta["truth"]``). A randomized test sample (entries chosen
-uniformly at random per user, like Coat and Yahoo! R3) is added with ``policy == "random"`` so
-the ``random_exposure`` split protocol applies.
+Ground truth is the full matrix: :func:`simulate_semisynthetic` returns it as a
+:class:`SemiSyntheticTruth` beside the data (whose JSON-able ``meta["truth"]`` holds the
+protocol's numbers: ``k``, ``alpha``, the distribution, the completion RMSE). A randomized test
+sample (entries chosen uniformly at random per user, like Coat and Yahoo! R3) is added with
+``policy == "random"`` so the ``random_exposure`` split protocol applies.
 """
 
 from __future__ import annotations
@@ -161,6 +163,20 @@ class SemiSyntheticTruth:
         r = np.take_along_axis(self.ratings, top, axis=1).astype(float)
         return float((r >= relevant_from).mean() if relevant_from else r.mean())
 
+    def summary(self) -> dict:
+        """The protocol's numbers as JSON-able values (what ``data.meta["truth"]`` holds)."""
+        return {"k": self.k, "alpha": self.alpha, "distribution": list(self.distribution),
+                "completion_rmse": self.completion_rmse, "options": dict(self.options),
+                "shape": list(self.ratings.shape)}
+
+
+@dataclass
+class SemiSyntheticResult:
+    """What :func:`simulate_semisynthetic` returns: the observed data and the full truth."""
+
+    data: InteractionData
+    truth: SemiSyntheticTruth
+
 
 def _source_ratings(source) -> InteractionData:
     if source is None or isinstance(source, str):
@@ -177,12 +193,18 @@ def _source_ratings(source) -> InteractionData:
     return source
 
 
-def load_semisynthetic(source=None, rank: int = 10, reg: float = 10.0, iters: int = 15,
-                       distribution=TARGET_DISTRIBUTION, alpha: float = 0.25,
-                       observed_fraction: float = 0.05, randomized_per_user: int = 10,
-                       threshold: float | None = 4.0, holdout: float = 0.1,
-                       seed: int = 0) -> InteractionData:
-    """The ``ml-100k-semisynthetic`` dataset (see the module docstring).
+def load_semisynthetic(source=None, **options) -> InteractionData:
+    """The ``ml-100k-semisynthetic`` dataset: :func:`simulate_semisynthetic`'s data (same
+    arguments); call that function for the full rating matrix."""
+    return simulate_semisynthetic(source, **options).data
+
+
+def simulate_semisynthetic(source=None, rank: int = 10, reg: float = 10.0, iters: int = 15,
+                           distribution=TARGET_DISTRIBUTION, alpha: float = 0.25,
+                           observed_fraction: float = 0.05, randomized_per_user: int = 10,
+                           threshold: float | None = 4.0, holdout: float = 0.1,
+                           seed: int = 0) -> SemiSyntheticResult:
+    """The semi-synthetic protocol (see the module docstring): data and full truth.
 
     Args:
         source: the observed ratings to complete: a registry name (default ``"ml-100k"``)
@@ -235,12 +257,13 @@ def load_semisynthetic(source=None, rank: int = 10, reg: float = 10.0, iters: in
         ratings=full, propensities=prop, k=k, alpha=alpha, distribution=tuple(distribution),
         completion_rmse=rmse, options=dict(rank=rank, reg=reg, iters=iters, alpha=alpha,
                                            observed_fraction=observed_fraction, seed=seed))
-    meta = {"truth": truth, "protocol": "schnabel2016", "policy_column": "policy",
+    meta = {"truth": truth.summary(), "protocol": "schnabel2016", "policy_column": "policy",
             "logging_policy": "logging", "randomized_policy": "random"}
-    return InteractionData(
+    data = InteractionData(
         interactions=inter, n_users=nu, n_items=ni, user_ids=src.user_ids, item_ids=src.item_ids,
         user_features=src.user_features, item_features=src.item_features,
         user_text=src.user_text, item_text=src.item_text,
         name=f"{src.name}-semisynthetic",
         source=f"causalrec.sim.semisynthetic(source={src.name!r}, alpha={alpha}, seed={seed})",
         meta=meta)
+    return SemiSyntheticResult(data, truth)

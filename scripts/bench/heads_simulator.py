@@ -72,7 +72,7 @@ def mnar_run(seed: int, sizes: dict, epochs: int, lr: float = 0.01, loss: str = 
     from causalrec.evaluation.value import auc
     from causalrec.heads import DRJLHead, IPSHead, PointwiseHead, SNIPSHead
     from causalrec.heads.pointwise_loss import prediction
-    from causalrec.sim.world import simulate
+    from causalrec.sim import simulate
 
     res = simulate("popularity_bias", seed=seed, randomized_users=0.3, **sizes)
     logs, rand = res.data.interactions, res.randomized.interactions
@@ -112,7 +112,7 @@ def uplift_run(seed: int, sizes: dict, epochs: int) -> dict:
     from causalrec.encoders.id import IDEncoder
     from causalrec.evaluation.causal import pehe
     from causalrec.heads import TARNetHead, TLearnerHead
-    from causalrec.sim.world import simulate
+    from causalrec.sim import simulate
 
     res = simulate("popularity_bias", seed=seed, randomized_users=0.3, **sizes)
     logs, rand = res.data.interactions, res.randomized.interactions

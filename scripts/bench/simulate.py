@@ -34,7 +34,7 @@ def _peak_rss_mib() -> float:
 
 def bench_scale(n_users: int, n_items: int, per_user: int, graph: str) -> dict:
     from causalrec.data.generated import generate_interactions
-    from causalrec.sim.world import simulate
+    from causalrec.sim import simulate
 
     rss0 = _peak_rss_mib()
     t0 = time.perf_counter()
@@ -58,13 +58,13 @@ def bench_semisynthetic() -> dict:
     import numpy as np
 
     from causalrec.data import load
-    from causalrec.sim.semisynthetic import load_semisynthetic
+    from causalrec.sim import simulate_semisynthetic
 
     src = load("ml-100k", quiet=True)
     t0 = time.perf_counter()
-    data = load_semisynthetic(src, seed=0)
+    res = simulate_semisynthetic(src, seed=0)
     secs = time.perf_counter() - t0
-    tr = data.meta["truth"]
+    data, tr = res.data, res.truth
     r = src.interactions["rating"].to_numpy(float)
     df = data.interactions
     logs = df[df["policy"] == "logging"]
@@ -80,7 +80,7 @@ def bench_ari(noises, n_users: int, k: int, seed: int = 0) -> list[dict]:
 
     from causalrec.encoders.intent_clusters import cluster_intents
     from causalrec.encoders.transformer import TextModel
-    from causalrec.sim.world import simulate
+    from causalrec.sim import simulate
 
     model = TextModel("minilm", batch_size=128, device="cpu")
     out = []

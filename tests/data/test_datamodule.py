@@ -149,7 +149,7 @@ def test_negatives_are_exact_even_when_rejection_struggles():
 
 def test_train_rows_exposed_keeps_only_observed_outcomes():
     from causalrec.data import CausalRecDataModule
-    from causalrec.sim.world import load_synthetic
+    from causalrec.sim import load_synthetic
 
     data = load_synthetic(n_users=120, n_items=40, per_user=10, seed=3)
     split = {"protocol": "random_exposure", "uniform_policy": "random", "valid_ratio": 0.5}

@@ -178,7 +178,7 @@ def test_obd_random_all():
     assert bf["context"].shape == (10_000, 2 + 4 + 7 + 7)  # one-hot user features, drop first
     assert bf["action_context"].shape == (80, 4)
     assert bf["reward"].sum() == 38  # 0.38% click rate in this sample
-    assert data.meta["affinity"].shape == (10_000, 80)
+    assert df.filter(like="affinity_").shape == (10_000, 80)
 
 
 def test_obd_bts_and_both():

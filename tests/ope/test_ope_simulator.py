@@ -31,7 +31,7 @@ K = 2
 
 @pytest.fixture(scope="module")
 def world():
-    from causalrec.sim.world import simulate
+    from causalrec.sim import simulate
 
     return simulate(n_users=300, n_items=40, per_user=5, seed=0).truth
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalrec.sim.graph import GraphSpecError, read_graph
-from causalrec.sim.world import simulate
+from causalrec.graphs import GraphValidationError
+from causalrec.sim import simulate
+from causalrec.sim.graph import read_graph
 
 SMALL = dict(n_users=1500, n_items=300, per_user=20, seed=3)
 
@@ -144,7 +145,7 @@ def test_backdoor_adjustment_on_discrete_export_recovers_true_ate(pop):
     assert list(df.columns) == ["popularity", "intent", "exposure", "click"]
     g = read_graph("popularity_bias")
     for col in df:
-        assert set(df[col].unique()) <= set(g.nodes[col].states)
+        assert set(df[col].unique()) <= set(g[col].states)
     est, var = 0.0, 0.0
     for _, part in df.groupby(["popularity", "intent"]):
         w = len(part) / len(df)
@@ -190,12 +191,12 @@ def test_policy_value_is_the_true_expected_reward_of_top_k():
 
 
 def test_graph_edges_are_respected():
-    with pytest.raises(GraphSpecError, match=r"intent_bias=1.0 needs the edge \[intent, exposure\]"):
+    with pytest.raises(GraphValidationError, match=r"intent_bias=1.0 needs the edge \[intent, exposure\]"):
         simulate("mediation", intent_bias=1.0, n_users=50, n_items=20, per_user=3)
-    with pytest.raises(GraphSpecError, match=r"no such edge"):
+    with pytest.raises(GraphValidationError, match=r"no such edge"):
         simulate("mediation", edge_weights={"purchase->click": 1.0}, n_users=50, n_items=20,
                  per_user=3)
-    with pytest.raises(GraphSpecError, match="effect_heterogeneity"):
+    with pytest.raises(GraphValidationError, match="effect_heterogeneity"):
         simulate("mediation", effect_heterogeneity=2.0, n_users=50, n_items=20, per_user=3)
     # a zero weight on a missing edge is simply the graph's own claim
     simulate("mediation", intent_bias=0.0, n_users=50, n_items=20, per_user=3)
@@ -203,14 +204,14 @@ def test_graph_edges_are_respected():
             "nodes": [{"name": "mood", "states": [0, 1]}, {"name": "exposure", "states": [0, 1]},
                       {"name": "click", "states": [0, 1]}],
             "edges": [["mood", "exposure"], ["exposure", "click"]]}
-    with pytest.raises(GraphSpecError, match="no generator for root node 'mood'"):
+    with pytest.raises(GraphValidationError, match="no generator for root node 'mood'"):
         simulate(spec)
     cyc = dict(spec, nodes=spec["nodes"][1:], edges=[["exposure", "click"], ["click", "exposure"]])
-    with pytest.raises(GraphSpecError, match="cycle"):
+    with pytest.raises(GraphValidationError, match="cycle"):
         simulate(cyc)
     three = dict(spec, nodes=[{"name": "exposure", "states": [0, 1, 2]},
                               {"name": "click", "states": [0, 1]}], edges=[["exposure", "click"]])
-    with pytest.raises(GraphSpecError, match="must be binary"):
+    with pytest.raises(GraphValidationError, match="must be binary"):
         simulate(three)
     with pytest.raises(TypeError, match="unknown simulator options"):
         simulate("mediation", n_user=5)
@@ -239,8 +240,8 @@ def test_every_shipped_graph_simulates(graph):
     df = res.to_discrete_frame()
     assert list(df.columns) == g.order
     inter = res.data.interactions
-    for v in g.nodes:
-        assert (v in inter.columns) != g.nodes[v].latent
+    for v in g.node_names:
+        assert (v in inter.columns) != g[v].latent
     assert set(res.truth.mediation) >= {g.outcome}
     med = res.truth.mediation[g.outcome]
     assert med["total"] == pytest.approx(med["natural_direct"] + med["natural_indirect"])
@@ -280,5 +281,5 @@ def test_graph_objects_and_mechanisms_section():
     res = simulate(raw, n_users=300, n_items=30, per_user=10, seed=0, rates={"exposure": 0.2})
     assert res.data.interactions["propensity"].mean() == pytest.approx(0.2)
     raw["mechanisms"] = {"confounding_strength": 1.0}
-    with pytest.raises(GraphSpecError, match="unknown keys in mechanisms"):
+    with pytest.raises(GraphValidationError, match="unknown keys in mechanisms"):
         simulate(raw)

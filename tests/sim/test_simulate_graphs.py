@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causalrec.sim.world import simulate
+from causalrec.sim import simulate
 
 
 def test_bn_fitted_on_discrete_export_recovers_true_ate_and_cate():

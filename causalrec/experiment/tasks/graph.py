@@ -29,7 +29,7 @@ def graph_study(cfg: DictConfig) -> dict:
         mediation,
         naive_difference,
     )
-    from ...sim.world import simulate
+    from ...sim import simulate
 
     study = {**DEFAULTS, **(OmegaConf.to_container(cfg.study, resolve=True)
                             if cfg.get("study") else {})}
