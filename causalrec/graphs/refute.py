@@ -10,7 +10,13 @@ and whether the check passed:
 - :func:`random_common_cause`: an independent random discrete column joins the adjustment set;
   the estimate must not move (``|new - original| <= threshold``);
 - :func:`data_subset`: the estimate is recomputed on random subsets; it must stay put
-  (``|mean subset estimate - original| <= threshold``).
+  (``|mean subset estimate - original| <= threshold``);
+- :func:`hidden_confounder`: a simulated hidden binary confounder of a stated strength joins
+  the adjustment set (:func:`causalrec.graphs.sensitivity.confounder_curve`); the check
+  passes when the effect keeps its sign, and the row carries the E-value (VanderWeele & Ding
+  2017) and the tipping strength.
+
+:func:`refutation_table` lays the checks out as a DataFrame.
 
 The default threshold is ``max(min_threshold, rel * |original|)`` (``rel = 0.1``), or, when
 larger, 3 standard errors of the refuter's own simulations, so sampling noise alone does not
@@ -37,11 +43,13 @@ class Refutation:
     threshold: float
     passed: bool
     simulations: list = field(default_factory=list)
+    detail: str = ""
 
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
+        extra = f"; {self.detail}" if self.detail else ""
         return (f"{self.name}: original {self.original:.4f} -> new {self.new_estimate:.4f} "
-                f"(threshold {self.threshold:.4f}) {verdict}")
+                f"(threshold {self.threshold:.4f}) {verdict}{extra}")
 
 
 def _threshold(original: float, sims: np.ndarray, threshold, rel: float, min_threshold: float):
@@ -112,10 +120,48 @@ def data_subset(df: pd.DataFrame, estimate: EffectEstimate, *, fraction: float =
                       abs(new - estimate.value) <= thr, sims)
 
 
+def hidden_confounder(df: pd.DataFrame, estimate: EffectEstimate, *, strength: float = 1.0,
+                      strengths=(0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0), n_simulations: int = 3,
+                      seed: int = 0) -> Refutation:
+    """Re-adjust for a simulated hidden confounder of log-odds ``strength`` on both the
+    treatment and the outcome; PASS when the effect keeps its sign. ``threshold`` is the
+    strength; ``detail`` gives the E-value of the estimate's risk ratio and the tipping
+    strength over ``strengths``."""
+    from .sensitivity import confounder_curve
+
+    grid = sorted({float(strength), *map(float, strengths)})
+    curve = confounder_curve(df, estimate, grid, n_simulations=n_simulations, seed=seed)
+    new = float(curve.loc[curve["strength"] == float(strength), "adjusted_effect"].iloc[0])
+    tip = curve.attrs["tipping_strength"]
+    detail = (f"E-value {curve.attrs['e_value']:.3g}; tipping strength "
+              f"{'> ' + format(grid[-1], 'g') if np.isnan(tip) else format(tip, '.3g')} "
+              "(log-odds on treatment and outcome)")
+    return Refutation("hidden_confounder", estimate.value, new, float(strength),
+                      bool(np.sign(new) == np.sign(estimate.value)),
+                      curve["adjusted_effect"].tolist(), detail)
+
+
+def _binary_outcome(df: pd.DataFrame, estimate: EffectEstimate) -> bool:
+    if estimate.outcome_value is not None:
+        return True
+    values = pd.unique(df[estimate.outcome])
+    return set(values.tolist()) <= {0, 1}
+
+
 def refute_all(df: pd.DataFrame, estimate: EffectEstimate, *, seed: int = 0) -> list[Refutation]:
-    """All three checks (the random common cause one only for adjusted estimates)."""
+    """All checks: placebo, random common cause and hidden confounder (both only for
+    adjusted estimates; the last only for a binary outcome), data subsets."""
     out = [placebo_treatment(df, estimate, seed=seed)]
     if estimate.method != "naive":
         out.append(random_common_cause(df, estimate, seed=seed))
     out.append(data_subset(df, estimate, seed=seed))
+    if estimate.method != "naive" and _binary_outcome(df, estimate):
+        out.append(hidden_confounder(df, estimate, seed=seed))
     return out
+
+
+def refutation_table(refutations: list[Refutation]) -> pd.DataFrame:
+    """One row per check: refuter, original, new_estimate, threshold, passed, detail."""
+    return pd.DataFrame([{"refuter": r.name, "original": r.original,
+                          "new_estimate": r.new_estimate, "threshold": r.threshold,
+                          "passed": r.passed, "detail": r.detail} for r in refutations])
