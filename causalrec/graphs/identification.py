@@ -4,8 +4,10 @@
 models, causality and intervention"; the minimal set of Perkovic et al. 2018, JMLR, via
 :class:`pgmpy.identification.Adjustment`), then for a frontdoor set (Pearl 1995,
 "Causal diagrams for empirical research"; :class:`pgmpy.identification.Frontdoor`). When
-neither exists it raises :class:`NotIdentifiableError` naming a backdoor path that no set of
-observed variables can block, e.g. ``exposure <- intent -> click`` with a latent intent.
+neither exists it falls back to the ID algorithm (Shpitser & Pearl 2006;
+:mod:`causalrec.graphs.id_algorithm`), and when that fails too it raises
+:class:`NotIdentifiableError` naming a backdoor path that no set of observed variables can
+block, e.g. ``exposure <- intent -> click`` with a latent intent, and the hedge.
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ class NotIdentifiableError(ValueError):
 
 @dataclass(frozen=True)
 class Estimand:
-    """An identified causal effect: ``kind`` is ``"backdoor"`` (``adjustment_set``) or
-    ``"frontdoor"`` (``frontdoor_set``)."""
+    """An identified causal effect: ``kind`` is ``"backdoor"`` (``adjustment_set``),
+    ``"frontdoor"`` (``frontdoor_set``) or ``"id"`` (``expression``, an
+    :class:`~causalrec.graphs.id_algorithm.IDEstimand`)."""
 
     treatment: str
     outcome: str
     kind: str
     adjustment_set: frozenset = frozenset()
     frontdoor_set: frozenset = frozenset()
+    expression: object = None
 
     @property
     def formula(self) -> str:
         x, y = self.treatment, self.outcome
+        if self.kind == "id":
+            return self.expression.formula
         if self.kind == "backdoor":
             if not self.adjustment_set:
                 return f"P({y} | do({x})) = P({y} | {x})"
@@ -63,8 +69,9 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
              *, method: str = "auto") -> Estimand:
     """Identify the effect of ``treatment`` on ``outcome`` (defaults: the spec's own).
 
-    ``method``: ``"auto"`` (backdoor, else frontdoor), ``"backdoor"`` or ``"frontdoor"``.
-    Latent nodes are never put in a set. Raises :class:`NotIdentifiableError`.
+    ``method``: ``"auto"`` (backdoor, else frontdoor, else the ID algorithm), ``"backdoor"``,
+    ``"frontdoor"`` or ``"id"``. Latent nodes are never put in a set. Raises
+    :class:`NotIdentifiableError`.
     """
     from pgmpy.identification import Adjustment, Frontdoor
 
@@ -76,8 +83,11 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
             raise KeyError(f"{spec.source}: {role} {name!r} is not a node of {spec.name!r}")
         if spec[name].latent:
             raise NotIdentifiableError(f"{spec.source}: {role} {name!r} is latent")
-    if method not in ("auto", "backdoor", "frontdoor"):
-        raise ValueError(f"method must be 'auto', 'backdoor' or 'frontdoor', got {method!r}")
+    if method not in ("auto", "backdoor", "frontdoor", "id"):
+        raise ValueError(f"method must be 'auto', 'backdoor', 'frontdoor' or 'id', got "
+                         f"{method!r}")
+    if method == "id":
+        return _by_id(spec, treatment, outcome)
     dag = _roles_dag(spec, treatment, outcome)
     if method in ("auto", "backdoor"):
         try:
@@ -103,11 +113,25 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
         return Estimand(treatment, outcome, "backdoor",
                         adjustment_set=frozenset(_non_descendants(spec, treatment, outcome)))
     shown = " ".join(path) if path else "(none found)"
+    hedge = ""
+    if method == "auto":
+        from .id_algorithm import HedgeError
+
+        try:
+            return _by_id(spec, treatment, outcome)
+        except HedgeError as err:
+            hedge = f"; the ID algorithm fails too: {err}"
     raise NotIdentifiableError(
         f"{spec.source}: the effect of {treatment!r} on {outcome!r} is not identifiable "
         f"({'backdoor or frontdoor' if method == 'auto' else method}): the backdoor path "
         f"{shown} stays open whichever observed variables are adjusted for "
-        f"(latent: {spec.latents}); observe a proxy for a latent node on it", path)
+        f"(latent: {spec.latents}); observe a proxy for a latent node on it{hedge}", path)
+
+
+def _by_id(spec: GraphSpec, treatment: str, outcome: str) -> Estimand:
+    from .id_algorithm import id_identify
+
+    return Estimand(treatment, outcome, "id", expression=id_identify(spec, outcome, treatment))
 
 
 def open_backdoor_path(spec: GraphSpec, treatment: str, outcome: str) -> list[str] | None:

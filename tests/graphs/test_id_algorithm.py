@@ -143,3 +143,31 @@ def test_bad_input():
         id_identify(spec, "y", "u")
     with pytest.raises(ValueError, match="cycle"):
         _g(["a", "b"], [("a", "b"), ("b", "a")])
+
+
+def test_identify_falls_back_to_id_where_backdoor_and_frontdoor_fail(truth):
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    from causalrec.graphs import identify
+
+    # the napkin: latent u1 -> w, x and u2 -> w, y; w -> z -> x -> y
+    edges = [("w", "z"), ("z", "x"), ("x", "y"), ("u1", "w"), ("u1", "x"), ("u2", "w"),
+             ("u2", "y")]
+    nodes = tuple(Node(v, (0, 1), latent=v.startswith("u")) for v in
+                  ("u1", "u2", "w", "z", "x", "y"))
+    spec = GraphSpec("napkin", nodes, tuple(edges), treatment="x", outcome="y")
+    for method in ("backdoor", "frontdoor"):
+        with pytest.raises(NotIdentifiableError):
+            identify(spec, method=method)
+    est = identify(spec)
+    assert est.kind == "id" and est.formula.startswith("P(y | do(x)) = sum_{z} P(z)")
+    rng = np.random.default_rng(0)
+    bn = DiscreteBayesianNetwork(edges, latents={"u1", "u2"})
+    for v in ("u1", "u2", "w", "z", "x", "y"):
+        pa = sorted(p for p, c in edges if c == v)
+        table = rng.dirichlet(np.ones(2), size=2 ** len(pa)).T
+        bn.add_cpds(TabularCPD(v, 2, table, evidence=pa or None,
+                               evidence_card=[2] * len(pa) or None))
+    got = id_query(bn, est.expression, {"x": 1})
+    np.testing.assert_allclose(got.values, truth(bn, ["y"], {"x": 1}), atol=1e-9)
