@@ -160,9 +160,12 @@ class CausalRecDataModule(L.LightningDataModule):
         text: text-view templates (see :class:`causalrec.data.text_views.TextTemplates`);
             when given, ``train_data`` carries ``user_text`` (from the training split only)
             and ``item_text`` rendered with them, and ``meta["text_template_version"]``.
-            When omitted, a source's own texts are kept; a source with item text but no
-            user text gets user text from the default template.
-        train_rows: ``"all"`` logged rows, or ``"exposed"`` rows only (Schnabel et al. 2016:
+            When omitted, a source's own templates (``meta["text_templates"]``) are used, or
+            its own texts kept; a source with item text but no user text gets user text
+            from the default template. Text views are built after the split, from the
+            training rows only (histories and reviews).
+        train_rows: ``"all"`` logged rows, ``"exposed"`` rows only, or ``"auto"`` (exposed
+            when the data has an ``exposure`` column, else all): (Schnabel et al. 2016:
             the outcome of an item is observed only when it was exposed, and IPS-family heads
             weight those rows by 1/P(exposed)). Uplift heads need ``"all"``: exposure is
             their treatment.
@@ -178,12 +181,15 @@ class CausalRecDataModule(L.LightningDataModule):
                  negative_sampler: str = "uniform", seed: int = 0, name: str | None = None,
                  text: dict | None = None, train_rows: str = "all"):
         super().__init__()
-        if train_rows not in ("all", "exposed"):
-            raise ValueError(f"dataset.train_rows must be 'all' or 'exposed', got {train_rows!r}")
-        self.train_rows = train_rows
         if not isinstance(source, InteractionData):
             raise DataValidationError(
                 f"dataset.source must build an InteractionData, got {type(source).__name__}")
+        if train_rows not in ("all", "exposed", "auto"):
+            raise ValueError(f"dataset.train_rows must be 'all', 'exposed' or 'auto', got "
+                             f"{train_rows!r}")
+        if train_rows == "auto":  # outcomes are observed where the item was shown
+            train_rows = "exposed" if "exposure" in source.interactions.columns else "all"
+        self.train_rows = train_rows
         if sampling not in ("pointwise", "pairwise"):
             raise ValueError(f"dataset.sampling must be 'pointwise' or 'pairwise', got {sampling!r}")
         if negative_sampler not in ("uniform", "popularity"):
@@ -220,11 +226,16 @@ class CausalRecDataModule(L.LightningDataModule):
                                             + df["item"].to_numpy(np.int64))
 
     def _attach_text(self) -> None:
-        """User text from the training split only; item text from the templates."""
+        """User text from the training split only; item text from the templates (its
+        ``{reviews}`` from training rows only too). Without ``text``, a source that carries
+        its own templates (``meta["text_templates"]``, e.g. from ``from_frame``) uses them."""
         tr = self.split.train
-        if self.text is not None:
-            tr.user_text, tr.item_text = build_text_views(tr, self.text)
-            tr.meta["text_template_version"] = self.text.version()
+        text = self.text
+        if text is None and tr.meta.get("text_templates") is not None:
+            text = TextTemplates.from_config(tr.meta["text_templates"])
+        if text is not None:
+            tr.user_text, tr.item_text = build_text_views(tr, text)
+            tr.meta["text_template_version"] = text.version()
         elif tr.user_text is None and tr.item_text is not None:  # a text-capable source
             default = TextTemplates()
             tr.user_text = user_texts(tr, default)

@@ -281,7 +281,9 @@ PROTOCOLS = {
 
 
 def make_split(data: InteractionData, protocol: str = "random", seed: int = 0, **options) -> Split:
-    """Split ``data`` with a named protocol (see ``PROTOCOLS``)."""
+    """Split ``data`` with a named protocol (see ``PROTOCOLS``). An option given as ``None``
+    is unset (a dataset config that inherits another's split can drop a key with ``null``)."""
+    options = {k: v for k, v in options.items() if v is not None}
     try:
         fn = PROTOCOLS[protocol]
     except KeyError:

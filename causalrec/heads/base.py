@@ -18,11 +18,23 @@ class Head(nn.Module):
 
     Class attribute ``sampling`` names the training batches the head needs from
     :class:`causalrec.data.CausalRecDataModule` (``"pairwise"``: user/item/neg_item triples;
-    ``"pointwise"``: user/item/label rows; ``None``: either). The head's YAML sets
-    ``dataset.sampling`` to match, and :class:`causalrec.models.CausalRecModule` checks it.
+    ``"pointwise"``: user/item/label rows; ``None``: either); ``data_needs`` names any other
+    dataset option the method requires (e.g. ``{"train_rows": "all", "negatives": 0}`` for
+    uplift heads, whose treatment is the exposure). A dataset config value ``auto`` takes the
+    head's need; an explicit value that contradicts it is an error naming the key
+    (:func:`causalrec.models.build.resolve_data_needs`), never silently rewritten.
     """
 
     sampling: str | None = None
+    data_needs: dict = {}
+
+    @classmethod
+    def needs(cls) -> dict:
+        """Every dataset option this head requires: ``sampling`` and :attr:`data_needs`."""
+        out = dict(cls.data_needs)
+        if cls.sampling is not None:
+            out["sampling"] = cls.sampling
+        return out
 
     def __init__(self, encoder: nn.Module, data=None, propensity=None):
         super().__init__()

@@ -28,6 +28,8 @@ class TARNetHead(Head):
     """
 
     sampling = "pointwise"
+    #: exposure is the treatment: both arms (every logged row, no sampled negatives)
+    data_needs = {"train_rows": "all", "negatives": 0}
 
     def __init__(self, encoder, data=None, propensity=None, hidden: Sequence[int] = (64, 32),
                  head_hidden: int = 16, propensity_weight: float = 1.0, loss_type: str = "bce",

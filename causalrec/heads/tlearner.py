@@ -23,6 +23,8 @@ class TLearnerHead(Head):
     """
 
     sampling = "pointwise"
+    #: exposure is the treatment: both arms (every logged row, no sampled negatives)
+    data_needs = {"train_rows": "all", "negatives": 0}
 
     def __init__(self, encoder, data=None, propensity=None, hidden: Sequence[int] = (64, 32),
                  loss_type: str = "bce", weight_decay: float = 0.0):

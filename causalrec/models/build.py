@@ -1,10 +1,53 @@
-"""Build the LightningModule for a composed config: encoder (``build_encoder``) + head
-(``build_head``) + :class:`~causalrec.models.module.CausalRecModule`. Used by training, by
-:func:`causalrec.experiment.load_model` and by the Recommender."""
+"""Build a study's parts from a composed config: the datamodule with the head's data needs
+resolved (:func:`build_datamodule`), and the LightningModule: encoder (``build_encoder``) +
+head (``build_head``) + :class:`~causalrec.models.module.CausalRecModule`
+(:func:`build_module`). Used by training, by :func:`causalrec.experiment.load_model` and by
+the Recommender."""
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+#: dataset options a head may require, with what ``auto`` means when the head has no need
+AUTO_DEFAULTS = {"sampling": "pointwise", "negatives": 1, "train_rows": "auto"}
+
+
+def resolve_data_needs(cfg: DictConfig) -> DictConfig:
+    """Fill ``dataset.<key>: auto`` from the head's declared needs
+    (:meth:`causalrec.heads.Head.needs`) and refuse a dataset value that contradicts them,
+    naming the key (a head never silently rewrites the dataset group). Returns ``cfg``,
+    changed in place. ``train_rows: auto`` left without a need is resolved by the datamodule
+    (exposed rows when the data has an exposure column, else all)."""
+    from hydra.utils import get_class
+
+    target = OmegaConf.select(cfg, "head._target_")
+    needs = get_class(target).needs() if target else {}
+    ds = cfg.dataset
+    for key, default in AUTO_DEFAULTS.items():
+        if key not in ds and key not in needs:
+            continue  # the datamodule's own default
+        have = ds.get(key, "auto")
+        if key in needs:
+            if have not in ("auto", None) and have != needs[key]:
+                raise ValueError(
+                    f"head {target.rsplit('.', 1)[-1]} needs dataset.{key}={needs[key]!r} but "
+                    f"the dataset config sets dataset.{key}={have!r}; set dataset.{key}="
+                    f"{needs[key]} (or auto)")
+            value = needs[key]
+        else:
+            value = default if have in ("auto", None) else have
+        with open_dict(ds):
+            ds[key] = value
+    return cfg
+
+
+def build_datamodule(cfg: DictConfig, **kwargs):
+    """The study's :class:`~causalrec.data.CausalRecDataModule`, its options resolved
+    against the head (:func:`resolve_data_needs`)."""
+    from hydra.utils import instantiate
+
+    resolve_data_needs(cfg)
+    return instantiate(cfg.dataset, _recursive_=True, **kwargs)
 
 
 def build_module(cfg: DictConfig, train_data, *, with_optimizer: bool = True):
