@@ -177,9 +177,9 @@ class InteractionData:
     allow_empty: bool = False
 
     def __post_init__(self) -> None:
-        if self.user_ids is None:
+        if self.user_ids is None and _is_int_value(self.n_users):  # else validate() says why
             self.user_ids = np.arange(self.n_users).astype(str).astype(object)
-        if self.item_ids is None:
+        if self.item_ids is None and _is_int_value(self.n_items):
             self.item_ids = np.arange(self.n_items).astype(str).astype(object)
         self.validate()
 

@@ -14,7 +14,10 @@ encoded under the lock (a second sweep run waiting on the lock then finds them c
 encodes nothing), written as a new shard with :mod:`causalrec.atomic`, and the manifest is
 rewritten atomically, the shard file first. Shards whose file is missing, has another shape
 or dtype than the manifest says, or whose sha256 does not match, are dropped and their texts
-re-encoded. Nothing is pickled.
+re-encoded. Nothing is pickled. Embeddings are finite numbers: NaN or inf from ``compute`` is
+refused before anything is stored (:class:`NonFiniteEmbeddingError`, naming the texts'
+positions and the key), a verified shard holding them is dropped and re-encoded, and one is
+never served.
 """
 
 from __future__ import annotations
@@ -47,6 +50,16 @@ def key_namespace(key: dict) -> str:
     """The directory name for a cache key (a sha256 of its canonical JSON)."""
     blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+class NonFiniteEmbeddingError(ValueError):
+    """NaN or infinite embedding values. ``rows`` are positions in the ``texts`` passed to
+    :meth:`EmbeddingCache.get`; ``namespace`` is the cache key's directory name."""
+
+    def __init__(self, message: str, rows: list[int], namespace: str):
+        self.rows = [int(r) for r in rows]
+        self.namespace = namespace
+        super().__init__(message)
 
 
 @dataclass
@@ -92,6 +105,9 @@ class EmbeddingCache:
         """
         texts = list(texts)
         hashes = [text_sha256(t) for t in texts]
+        position: dict[str, int] = {}
+        for i, h in enumerate(hashes):
+            position.setdefault(h, i)
         unique = list(dict.fromkeys(hashes))
         self.stats = CacheStats(requested=len(texts), unique=len(unique))
         manifest, bad = self._read_valid()
@@ -114,11 +130,24 @@ class EmbeddingCache:
                                          f"[{len(missing)}, dim]")
                     if dim is not None and vectors.shape[1] != dim:
                         raise ValueError(f"compute returned dim {vectors.shape[1]}, expected {dim}")
+                    self._check_finite(vectors, [position[h] for h in missing], "compute returned")
                     manifest = self._append(manifest, missing, vectors)
                     index = self._index(manifest)
                 self.stats.encoded = len(missing)
         self.stats.hits = len(unique) - self.stats.encoded
-        return self._gather(manifest, index, hashes, dim)
+        out = self._gather(manifest, index, hashes, dim)
+        self._check_finite(out, range(len(out)), "the cache holds")
+        return out
+
+    def _check_finite(self, vectors: np.ndarray, rows, what: str) -> None:
+        """Refuse NaN/inf rows; ``rows[j]`` is the input position of ``vectors[j]``."""
+        bad = ~np.isfinite(vectors).all(axis=1)
+        if bad.any():
+            at = [list(rows)[j] for j in np.flatnonzero(bad)]
+            raise NonFiniteEmbeddingError(
+                f"{what} NaN/inf embeddings for {len(at)} texts (positions {at[:5]} of the "
+                f"texts passed to get); nothing was stored or served. Cache {self.dir}, key "
+                f"{self.key}", rows=at[:5], namespace=self.namespace)
 
     def clear(self) -> None:
         """Remove this key's shards and manifest."""
@@ -177,8 +206,9 @@ class EmbeddingCache:
                 return False
             if self.verify:
                 memo = (str(path), st.st_size, st.st_mtime_ns, shard.get("sha256"))
-                if memo not in self._verified:
-                    self._verified[memo] = _sha256_file(path) == shard.get("sha256")
+                if memo not in self._verified:  # intact, and finite (never serve NaN)
+                    self._verified[memo] = _sha256_file(path) == shard.get("sha256") \
+                        and bool(np.isfinite(arr).all())
                 return self._verified[memo]
             return True
         except (OSError, ValueError, KeyError, TypeError):

@@ -1,9 +1,17 @@
-"""Hydra callbacks: a sweep summary that lists failed jobs and makes the sweep exit non-zero."""
+"""Hooks into Hydra and Lightning that keep run directories honest.
+
+* :class:`SweepSummary` (Hydra callback): lists failed jobs and makes the sweep exit non-zero.
+* :class:`RunLogHandler` (Hydra's job log file): never appends to a finished run's log.
+* :func:`atomic_checkpoint_io` (Lightning plugin): checkpoints written atomically in the
+  run directory, with one clear error when the disk is full.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +38,54 @@ class SweepSummary(Callback):
             log.error("failed: %s: %s", f.parent, err)
         if failed:
             raise SystemExit(1)
+
+
+class RunLogHandler(logging.FileHandler):
+    """Hydra's job log file (``<run dir>/<job name>.log``, see ``hydra.job_logging`` in the
+    root config), opened on the first record only, and never in a directory that already
+    held a finished run when the job started: a refused or resumed job changes nothing
+    there (its messages still go to the console)."""
+
+    def __init__(self, filename: str, mode: str = "a", encoding: str | None = None,
+                 delay: bool = True, errors: str | None = None):
+        self.finished_before = (Path(filename).parent / RECORD_FILE).exists()
+        super().__init__(filename, mode, encoding, delay=True, errors=errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.finished_before:
+            super().emit(record)
+
+
+@functools.cache
+def _atomic_checkpoint_io_class() -> type:
+    import io
+
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from .. import atomic
+
+    class AtomicCheckpointIO(TorchCheckpointIO):
+        """Lightning's ``TorchCheckpointIO`` with the file written by
+        :func:`causalrec.atomic.write_bytes`: a temporary file next to the checkpoint,
+        fsynced, then renamed over it. (Lightning's own writer stages local files in the
+        system temp folder and moves them across filesystems, so a full disk leaves a
+        truncated checkpoint.) A full disk raises :class:`causalrec.atomic.DiskFullError`
+        naming the checkpoint and the filesystem, and the previous checkpoint is intact."""
+
+        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any,
+                            storage_options: Any = None) -> None:
+            if storage_options is not None or "://" in str(path):
+                return super().save_checkpoint(checkpoint, path, storage_options)
+            import torch
+
+            buf = io.BytesIO()
+            torch.save(checkpoint, buf)
+            atomic.write_bytes(os.fspath(path), buf.getvalue())
+            return None
+
+    return AtomicCheckpointIO
+
+
+def atomic_checkpoint_io():
+    """A new ``AtomicCheckpointIO`` plugin for ``lightning.Trainer(plugins=[...])``."""
+    return _atomic_checkpoint_io_class()()

@@ -125,3 +125,66 @@ def write_error(run_dir: str | os.PathLike, exc: BaseException, *, config_yaml: 
               "versions": package_versions(), "git_commit": git_commit()}
     record.update(extra or {})
     return atomic.write_json(run_dir / ERROR_FILE, record)
+
+
+class RunDirectoryTaken(FileExistsError):
+    """The run directory already holds a finished run (its ``metrics.json``)."""
+
+
+def check_run_dir_free(run_dir: str | os.PathLike) -> None:
+    """Refuse a directory that holds a finished run: runs never overwrite one another."""
+    run_dir = Path(run_dir)
+    if (run_dir / RECORD_FILE).exists():
+        raise RunDirectoryTaken(
+            f"{run_dir} already holds a finished run ({RECORD_FILE}); runs never overwrite one "
+            "another, and nothing in it was changed: choose a new output directory")
+
+
+def record_error(run_dir: str | os.PathLike, exc: BaseException, *, config_yaml: str,
+                 extra: dict[str, Any] | None = None, create: bool = True) -> Path | None:
+    """Write ``error.json`` for ``exc`` when possible, never making matters worse.
+
+    Nothing is written into a directory that holds a finished run, nor (``create=False``)
+    into one that does not exist yet. A failure to write the record (a full disk) is logged
+    and added to ``exc`` as a note, so the run still fails with its own error, not this one.
+    """
+    import logging
+
+    run_dir = Path(run_dir)
+    if (run_dir / RECORD_FILE).exists() or (not create and not run_dir.is_dir()):
+        return None
+    try:
+        return write_error(run_dir, exc, config_yaml=config_yaml, extra=extra)
+    except OSError as failed:
+        logging.getLogger("causalrec").error("could not write %s: %s", run_dir / ERROR_FILE,
+                                             failed)
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(f"(the error record {run_dir / ERROR_FILE} could not be written: "
+                         f"{failed})")
+        return None
+
+
+HYDRA_DIR = ".hydra"
+
+
+def write_hydra_files(run_dir: str | os.PathLike, task_cfg) -> Path | None:
+    """Hydra's ``.hydra/{config,hydra,overrides}.yaml`` for an accepted run, as one folder
+    that appears atomically (:func:`causalrec.atomic.staging_dir`).
+
+    causalrec's root config sets ``hydra.output_subdir: null`` so that Hydra does not write
+    these before the run is checked: a run refused because its directory holds a finished
+    run must leave that run's files as they were. The content is what Hydra writes (the
+    unresolved task config, the Hydra config, the task overrides). No-op outside Hydra.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.instance().cfg
+    target = Path(run_dir) / HYDRA_DIR
+    with atomic.staging_dir(target) as tmp:
+        for name, node in (("config.yaml", task_cfg), ("hydra.yaml", hydra_cfg),
+                           ("overrides.yaml", hydra_cfg.hydra.overrides.task)):
+            atomic.write_text(tmp / name, OmegaConf.to_yaml(node))
+    return target

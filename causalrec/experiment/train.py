@@ -63,9 +63,25 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ``paths.output_dir`` is skipped and its recorded metrics are returned. A failing run
     writes ``error.json`` (error, traceback, config) before the exception propagates.
     """
-    from .record import config_hash, find_record, write_error, write_record
+    from .record import (
+        check_run_dir_free,
+        config_hash,
+        find_record,
+        record_error,
+        write_hydra_files,
+        write_record,
+    )
+    from .schema import ConfigValidationError, validate_config
     from .tasks import get_task
 
+    try:  # types and ranges of the config, before anything is built or written
+        validate_config(cfg)
+    except ConfigValidationError as exc:  # record it only where Hydra already made the dir
+        from hydra.core.hydra_config import HydraConfig
+
+        if _is_rank_zero() and HydraConfig.initialized():
+            record_error(run_dir_of(cfg), exc, config_yaml=OmegaConf.to_yaml(cfg), create=False)
+        raise
     task = get_task(cfg.task)
     run_dir = run_dir_of(cfg)
     chash = config_hash(cfg)
@@ -77,10 +93,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
             log.info("resume: %s already done in %s, skipping", chash[:12], done.parent)
             return json.loads(done.read_text())["metrics"]
-    if (run_dir / "metrics.json").exists():
-        raise FileExistsError(f"{run_dir} already holds a finished run (metrics.json); runs never "
-                              "overwrite one another: choose a new output directory")
+    check_run_dir_free(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if writes:  # Hydra's .hydra/ files, only now that the run is accepted
+        write_hydra_files(run_dir, cfg)
     base = {"seed": int(cfg.seed), "task": cfg.task, "run_dir": str(run_dir),
             "config_hash": chash, "overrides": _overrides(), "tags": list(cfg.get("tags") or [])}
     start = time.perf_counter()
@@ -88,8 +104,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics = dict(task(cfg))
     except BaseException as exc:
         if writes:
-            write_error(run_dir, exc, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
-                        extra={**base, "wall_time_s": round(time.perf_counter() - start, 3)})
+            record_error(run_dir, exc, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
+                         extra={**base, "wall_time_s": round(time.perf_counter() - start, 3)})
         raise
     info = metrics.pop("_info", {})
     wall = time.perf_counter() - start
@@ -117,8 +133,8 @@ def _hydra_main():
         try:
             metrics = train(cfg)
         except Exception as exc:
-            if not is_multirun():
-                raise
+            if not is_multirun() or isinstance(exc, FileExistsError):
+                raise  # a refused run (finished directory) has no error.json: fail the sweep
             # one failed job must not stop the sweep: its error.json is written; the sweep
             # summary at the end lists it and exits non-zero
             log.error("job failed (%s: %s); error.json written in %s", type(exc).__name__, exc,
