@@ -70,11 +70,11 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 import causalrec as cr
-from causalrec.data.obd import bandit_feedback
 from causalrec.ope import (
     OffPolicyEvaluation,
     RewardModel,
     evaluate_estimators,
+    obd_feedback,
     obd_on_policy_value,
     obd_policy_action_dist,
     plot_relative_errors,
@@ -97,7 +97,7 @@ SIM_REPS, SIM_ROUNDS = (3, 5_000) if QUICK else (30, 20_000)  # simulator sectio
 
 # %%
 data = {p: cr.data.load("obd", policy=p, campaign="all", quiet=True) for p in ("random", "bts")}
-logs = {p: bandit_feedback(d) for p, d in data.items()}
+logs = {p: obd_feedback(d).to_obp() for p, d in data.items()}
 pd.DataFrame({p: {"rounds": fb["n_rounds"], "items": fb["n_actions"],
                   "items shown": np.unique(fb["action"]).size, "slots": fb["len_list"],
                   "user contexts": data[p].n_users, "clicks": int(fb["reward"].sum()),

@@ -31,8 +31,6 @@ _LAZY = {
     "load_atomic_dataset": ("recbole_dataset", "load_atomic_dataset"),
     "load_ml100k": ("movielens", "load_ml100k"),
     "load_obd": ("obd", "load_obd"),
-    "bandit_feedback": ("obd", "bandit_feedback"),
-    "load_obd_bandit_feedback": ("obd", "load_obd_bandit_feedback"),
     "TextTemplates": ("text_views", "TextTemplates"),
     "build_text_views": ("text_views", "build_text_views"),
     "item_texts": ("text_views", "item_texts"),

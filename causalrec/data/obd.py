@@ -13,7 +13,8 @@ action), ``label`` (the click, the reward), ``propensity`` (the logged pscore),
 ``policy`` and ``round``. OBD has no user ids; a *user* is one distinct combination of the
 four hashed user features (a user context), whose values are the user feature table. The
 per-round user-item affinities are the columns ``affinity_0 .. affinity_{n_actions - 1}``.
-:func:`bandit_feedback` gives OBP's dict (OBP's default pre-processing reproduced).
+:func:`causalrec.ope.obd.obd_feedback` turns it into the logged bandit feedback the
+off-policy estimators read (OBP's default pre-processing reproduced).
 """
 
 from __future__ import annotations
@@ -156,45 +157,3 @@ def load_obd(policy: str = "random", campaign: str = "all", quiet: bool = False,
     data.item_text = [f"item {i}: " + ", ".join(f"{c}={items.at[i, c]}" for c in items.columns)
                       for i in range(n_items)]
     return data
-
-
-def bandit_feedback(data: InteractionData) -> dict:
-    """OBP's ``bandit_feedback`` dict from an OBD InteractionData (one entry per round).
-
-    Keys: n_rounds, n_actions, action, position, reward, pscore, context (OBP's default:
-    one-hot user features with the first level dropped), action_context (label-encoded
-    categorical item features then ``item_feature_0``), plus ``len_list``.
-    """
-    df = data.interactions.sort_values("round", kind="stable") if "round" in \
-        data.interactions.columns else data.interactions
-    for col in ("item", "label", "propensity", "position"):
-        if col not in df.columns:
-            raise DataValidationError(f"bandit feedback needs column {col!r}", source=data.source,
-                                      column=col)
-    users = df["user"].to_numpy()
-    uf = data.user_features.iloc[users].reset_index(drop=True) if data.user_features is not None \
-        else pd.DataFrame(index=range(len(df)))
-    context = pd.get_dummies(uf.astype(str), drop_first=True).to_numpy(np.float64)
-    itf = data.item_features
-    if itf is not None and "item_feature_0" in itf.columns:
-        cat = itf.drop(columns=["item_feature_0"]).apply(
-            lambda s: pd.Series(np.unique(s.astype(str), return_inverse=True)[1]))
-        action_context = pd.concat([cat, itf[["item_feature_0"]]], axis=1).to_numpy(np.float64)
-    else:
-        action_context = np.eye(data.n_items)
-    return {
-        "n_rounds": len(df),
-        "n_actions": data.n_items,
-        "action": df["item"].to_numpy(np.int64),
-        "position": df["position"].to_numpy(np.int64),
-        "reward": df["label"].to_numpy(np.int64),
-        "pscore": df["propensity"].to_numpy(np.float64),
-        "context": context,
-        "action_context": action_context,
-        "len_list": int(df["position"].max()) + 1,
-    }
-
-
-def load_obd_bandit_feedback(policy: str = "random", campaign: str = "all", **kw) -> dict:
-    """``bandit_feedback(load_obd(policy, campaign))``."""
-    return bandit_feedback(load_obd(policy=policy, campaign=campaign, **kw))

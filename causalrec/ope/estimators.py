@@ -39,10 +39,10 @@ resamples only those means (:mod:`causalrec.ope.bootstrap`); and
 
 Example (OBD: the Bernoulli-TS policy's value from the uniform-random policy's log)::
 
-    from causalrec.data.obd import load_obd_bandit_feedback
-    from causalrec.ope import OffPolicyEvaluation, RewardModel, obd_policy_action_dist
+    from causalrec.ope import (OffPolicyEvaluation, RewardModel, load_obd_feedback,
+                               obd_policy_action_dist)
 
-    log = load_obd_bandit_feedback("random", "all")
+    log = load_obd_feedback("random", "all")
     pi_e = obd_policy_action_dist("bts", "all")                 # [1, 80, 3]
     q_hat = RewardModel(per_position=False).fit_predict(log)    # cross-fitted
     OffPolicyEvaluation().estimate(log, pi_e, q_hat, n_bootstrap=100, seed=0)
@@ -258,7 +258,8 @@ class OffPolicyEstimator:
         """Estimate the value of the policy ``action_dist`` from the logged ``feedback``.
 
         Args:
-            feedback: :class:`LoggedFeedback` or an OBP-style ``bandit_feedback`` dict.
+            feedback: :class:`LoggedFeedback` (an OBP ``bandit_feedback`` dict is read by
+                :meth:`LoggedFeedback.from_obp`).
             action_dist: ``pi_e``, ``[n_rounds, n_actions, n_positions]`` (see
                 :func:`round_inputs` for the accepted shapes).
             estimated_rewards: ``q_hat`` with the same layout (DM and the DR family).

@@ -1,7 +1,8 @@
-"""The Open Bandit Dataset's logged policies as evaluation policies, and their on-policy
-values - the ingredients of the OBD off-policy evaluation benchmark (Saito et al., "Open
-Bandit Dataset and Pipeline: Towards Realistic and Reproducible Off-Policy Evaluation",
-NeurIPS Datasets and Benchmarks 2021).
+"""Off-policy evaluation on the Open Bandit Dataset: its logs as
+:class:`~causalrec.ope.LoggedFeedback`, its logged policies as evaluation policies, and their
+on-policy values - the ingredients of the OBD benchmark (Saito et al., "Open Bandit Dataset
+and Pipeline: Towards Realistic and Reproducible Off-Policy Evaluation", NeurIPS Datasets
+and Benchmarks 2021). The dataset itself is loaded by :func:`causalrec.data.obd.load_obd`.
 
 OBD's ``bts`` log was collected by Bernoulli Thompson Sampling whose Beta parameters were
 ZOZOTOWN's production click statistics at the start of data collection. The Open Bandit
@@ -16,8 +17,11 @@ that prior (:func:`~causalrec.ope.policies.bernoulli_ts_action_dist`), as obp's
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from causalrec.data.fetcher import Artefact, fetch
+from causalrec.data.schema import DataValidationError, InteractionData
+from causalrec.ope.feedback import LoggedFeedback
 from causalrec.ope.policies import bernoulli_ts_action_dist, uniform_policy
 
 PRIOR_ARTEFACT = Artefact(
@@ -67,9 +71,44 @@ def obd_policy_action_dist(policy: str, campaign: str = "all", *, n_sim: int = 1
     raise ValueError(f"OBD policy must be 'random' or 'bts', got {policy!r}")
 
 
+def obd_feedback(data: InteractionData) -> LoggedFeedback:
+    """The logged bandit feedback of an OBD InteractionData (one row per round), with OBP's
+    default pre-processing (``OpenBanditDataset.obtain_batch_bandit_feedback``): ``context``
+    is the one-hot user features with the first level dropped, ``action_context`` the
+    label-encoded categorical item features then ``item_feature_0``."""
+    df = data.interactions.sort_values("round", kind="stable") if "round" in \
+        data.interactions.columns else data.interactions
+    for col in ("item", "label", "propensity", "position"):
+        if col not in df.columns:
+            raise DataValidationError(f"bandit feedback needs column {col!r}", source=data.source,
+                                      column=col)
+    users = df["user"].to_numpy()
+    uf = data.user_features.iloc[users].reset_index(drop=True) if data.user_features is not None \
+        else pd.DataFrame(index=range(len(df)))
+    context = pd.get_dummies(uf.astype(str), drop_first=True).to_numpy(np.float64)
+    itf = data.item_features
+    if itf is not None and "item_feature_0" in itf.columns:
+        cat = itf.drop(columns=["item_feature_0"]).apply(
+            lambda s: pd.Series(np.unique(s.astype(str), return_inverse=True)[1]))
+        action_context = pd.concat([cat, itf[["item_feature_0"]]], axis=1).to_numpy(np.float64)
+    else:
+        action_context = np.eye(data.n_items)
+    return LoggedFeedback.build(
+        action=df["item"].to_numpy(np.int64), reward=df["label"].to_numpy(np.float64),
+        pscore=df["propensity"].to_numpy(np.float64),
+        position=df["position"].to_numpy(np.int64), context=context,
+        action_context=action_context, n_actions=data.n_items,
+        n_positions=int(df["position"].max()) + 1)
+
+
+def load_obd_feedback(policy: str = "random", campaign: str = "all", **load_kw) -> LoggedFeedback:
+    """``obd_feedback(load_obd(policy, campaign, **load_kw))``."""
+    from causalrec.data.obd import load_obd
+
+    return obd_feedback(load_obd(policy=policy, campaign=campaign, **load_kw))
+
+
 def obd_on_policy_value(policy: str, campaign: str = "all", **load_kw) -> float:
     """The mean reward of a policy's own OBD log: the ground truth of the OBD benchmark."""
-    from causalrec.data.obd import load_obd_bandit_feedback
-
-    fb = load_obd_bandit_feedback(policy=policy, campaign=_campaign(campaign), **load_kw)
-    return float(np.mean(fb["reward"]))
+    fb = load_obd_feedback(policy=policy, campaign=_campaign(campaign), **load_kw)
+    return float(np.mean(fb.reward))

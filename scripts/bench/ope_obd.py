@@ -35,22 +35,22 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
         published: pd.DataFrame | None, plot: str | None = None) -> pd.DataFrame:
     from sklearn.linear_model import LogisticRegression
 
-    from causalrec.data.obd import load_obd_bandit_feedback
     from causalrec.ope import (
         RewardModel,
         evaluate_estimators,
+        load_obd_feedback,
         obd_on_policy_value,
         obd_policy_action_dist,
         summarize_relative_errors,
     )
 
-    fb = load_obd_bandit_feedback(policy=behavior, campaign=campaign, quiet=True)
+    fb = load_obd_feedback(policy=behavior, campaign=campaign, quiet=True)
     truth = obd_on_policy_value(evaluation, campaign, quiet=True)
     t0 = time.perf_counter()
     ad = obd_policy_action_dist(evaluation, campaign, n_sim=n_sim, seed=12345)
     t_dist = time.perf_counter() - t0
     print(f"\n== {evaluation} evaluated from {behavior} logs, campaign {campaign}: "
-          f"{fb['n_rounds']} rounds, {int(fb['reward'].sum())} clicks; on-policy truth "
+          f"{fb.n_rounds} rounds, {int(fb.reward.sum())} clicks; on-policy truth "
           f"{truth:.5f}; {evaluation} slot marginals from {n_sim:,} simulations "
           f"({t_dist:.1f} s)")
     models = {
@@ -72,12 +72,12 @@ def run(behavior: str, evaluation: str, campaign: str, n_resamples: int, n_sim: 
               f"{time.perf_counter() - t0:.0f} s")
         print(s.round(4).to_string())
     # reference: ignore the evaluation policy and report the log's own mean reward
-    n = fb["n_rounds"]
-    naive = [abs(fb["reward"][np.random.RandomState(b).choice(np.arange(n), size=n)].mean()
+    n = fb.n_rounds
+    naive = [abs(fb.reward[np.random.RandomState(b).choice(np.arange(n), size=n)].mean()
                  - truth) / truth for b in range(n_resamples)]
     print(f"\nreference (no OPE at all): the {behavior} log's mean reward as the estimate, "
           f"relative error mean {np.mean(naive):.4f} std {np.std(naive, ddof=1):.4f}; the "
-          f"true lift of {evaluation} over {behavior} is {truth / fb['reward'].mean() - 1:+.1%}")
+          f"true lift of {evaluation} over {behavior} is {truth / fb.reward.mean() - 1:+.1%}")
     first, second = tables.values()
     cmp = pd.DataFrame({"relerr_obp_model": first["mean"], "relerr_pooled_model":
                         second["mean"]}).sort_values("relerr_pooled_model")

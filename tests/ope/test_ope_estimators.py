@@ -219,9 +219,9 @@ def test_invalid_inputs_are_named():
     with pytest.raises(DataValidationError, match=r"pscore.*rows \[1\]"):
         InverseProbabilityWeighting().estimate(bad, ACTION_DIST)
     with pytest.raises(DataValidationError, match="'reward'.*has 3 rows"):
-        LoggedFeedback.from_dict(dict(FEEDBACK, reward=[1, 0, 1]))
+        LoggedFeedback.from_obp(dict(FEEDBACK, reward=[1, 0, 1]))
     with pytest.raises(DataValidationError, match="missing required key"):
-        LoggedFeedback.from_dict({"action": [0]})
+        LoggedFeedback.from_obp({"action": [0]})
     with pytest.raises(DataValidationError, match="out of range for n_actions=2"):
         LoggedFeedback.build([0, 2], [0, 1], [0.5, 0.5], n_actions=2)
     wrong = ACTION_DIST.copy()

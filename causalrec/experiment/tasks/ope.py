@@ -19,17 +19,15 @@ DEFAULTS = {"behavior": "random", "evaluation": "bts", "campaign": "all", "n_res
 def ope_study(cfg: DictConfig) -> dict:
     from sklearn.linear_model import LogisticRegression
 
-    from ...data.obd import load_obd_bandit_feedback
     from ...ope.evaluation import evaluate_estimators
-    from ...ope.obd import obd_on_policy_value, obd_policy_action_dist
+    from ...ope.obd import load_obd_feedback, obd_on_policy_value, obd_policy_action_dist
     from ...ope.reward_model import RewardModel
 
     study = {**DEFAULTS, **(OmegaConf.to_container(cfg.study, resolve=True)
                             if cfg.get("study") else {})}
     rm_cfg = {**DEFAULTS["reward_model"], **dict(study["reward_model"])}
     seed = int(cfg.seed)
-    fb = load_obd_bandit_feedback(policy=study["behavior"], campaign=study["campaign"],
-                                  quiet=True)
+    fb = load_obd_feedback(policy=study["behavior"], campaign=study["campaign"], quiet=True)
     truth = obd_on_policy_value(study["evaluation"], study["campaign"], quiet=True)
     action_dist = obd_policy_action_dist(study["evaluation"], study["campaign"],
                                          n_sim=int(study["n_sim"]), seed=12345 + seed)
@@ -40,7 +38,7 @@ def ope_study(cfg: DictConfig) -> dict:
     errors = evaluate_estimators(fb, action_dist, truth, reward_model=model,
                                  n_resamples=int(study["n_resamples"]), seed=seed)
     estimates = errors.attrs.get("estimates")
-    metrics: dict = {"ope/truth": truth, "ope/log_mean_reward": float(fb["reward"].mean())}
+    metrics: dict = {"ope/truth": truth, "ope/log_mean_reward": float(fb.reward.mean())}
     for name in errors.columns:
         metrics[f"ope/relerr_{name}"] = float(errors[name].mean())
         metrics[f"ope/relerr_std_{name}"] = float(errors[name].std(ddof=1)) \
@@ -48,5 +46,5 @@ def ope_study(cfg: DictConfig) -> dict:
         if estimates is not None and name in estimates:
             metrics[f"ope/estimate_{name}"] = float(estimates[name].mean())
     metrics["_info"] = {"ope": {"behavior": study["behavior"], "evaluation": study["evaluation"],
-                                "campaign": study["campaign"], "rounds": int(fb["n_rounds"])}}
+                                "campaign": study["campaign"], "rounds": fb.n_rounds}}
     return metrics
