@@ -230,7 +230,7 @@ class Recommender:
         ok = np.isfinite(s) & (i >= 0)
         k = s.shape[1] if s.ndim == 2 else 0
         return pd.DataFrame({
-            "user": np.repeat(np.asarray(labels, dtype=object), k)[ok.ravel()],
+            "user": np.repeat(_labels(labels), k)[ok.ravel()],
             "rank": np.tile(np.arange(1, k + 1), len(s))[ok.ravel()],
             "item": self.item_ids[i[ok]], "score": s[ok].astype(np.float64)})
 
@@ -394,3 +394,11 @@ class Recommender:
             self.item_ids = np.append(self.item_ids, np.array([i], dtype=object))
         self._seen.resize((self.n_users, self.n_items))
         self.index = None
+
+
+def _labels(labels) -> np.ndarray:
+    """Row labels as an array: strings stay objects (as raw ids are), numbers stay numbers."""
+    labels = list(labels)
+    if all(isinstance(x, str) for x in labels):
+        return np.asarray(labels, dtype=object)
+    return np.asarray(labels)
