@@ -21,24 +21,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from .pairs import member, pair_keys, sorted_unique
 from .schema import DataValidationError, InteractionData
 from .splits import Split, make_split
 from .text_views import TextTemplates, build_text_views, user_texts
 
 
 def _positive_keys(data: InteractionData) -> np.ndarray:
-    df = data.interactions
-    if data.target_column == "label":
-        df = df[df["label"] > 0]
-    keys = df["user"].to_numpy(np.int64) * data.n_items + df["item"].to_numpy(np.int64)
-    return sorted_unique(keys)
-
-
-def sorted_unique(a: np.ndarray) -> np.ndarray:
-    """``np.unique`` for int64 keys via one sort (NumPy 2's hash-based unique is ~20x slower
-    on a million keys)."""
-    a = np.sort(a, kind="stable")
-    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+    pos = data.positives()
+    return sorted_unique(pair_keys(pos["user"].to_numpy(), pos["item"].to_numpy(), data.n_items))
 
 
 def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
@@ -63,12 +54,12 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
     for _ in range(max_rounds + 1):
         if len(todo) == 0 or len(positive_keys) == 0:
             return neg
-        hit = _member(positive_keys, users[todo] * n_items + neg[todo])
+        hit = member(positive_keys, pair_keys(users[todo], neg[todo], n_items))
         todo = todo[hit]
         if len(todo) == 0:
             return neg
         neg[todo] = draw(len(todo))
-    hit = _member(positive_keys, users[todo] * n_items + neg[todo])
+    hit = member(positive_keys, pair_keys(users[todo], neg[todo], n_items))
     for row in todo[hit]:  # rare leftovers: exact draw from the complement
         u = users[row]
         lo, hi = np.searchsorted(positive_keys, [u * n_items, (u + 1) * n_items])
@@ -82,14 +73,6 @@ def sample_negatives(rng: np.random.Generator, users: np.ndarray, n_items: int,
             w = probs[allowed]
             neg[row] = rng.choice(allowed, p=w / w.sum()) if w.sum() > 0 else rng.choice(allowed)
     return neg
-
-
-def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Whether each of ``keys`` is in the sorted array ``sorted_keys`` (vectorised)."""
-    if len(sorted_keys) == 0:
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
 
 
 def _process_shard() -> tuple[int, int]:
@@ -222,8 +205,8 @@ class CausalRecDataModule(L.LightningDataModule):
         pop = tr.item_popularity().astype(np.float64)
         self._pop_probs = (pop + 1e-12) / (pop + 1e-12).sum()
         df = tr.interactions
-        self._train_logged_keys = sorted_unique(df["user"].to_numpy(np.int64) * self.n_items
-                                            + df["item"].to_numpy(np.int64))
+        self._train_logged_keys = sorted_unique(pair_keys(df["user"].to_numpy(),
+                                                          df["item"].to_numpy(), self.n_items))
 
     def _attach_text(self) -> None:
         """User text from the training split only; item text from the templates (its
@@ -275,7 +258,7 @@ class CausalRecDataModule(L.LightningDataModule):
                     out[col] = tr[col].to_numpy(np.float32)
         else:
             if self.split.train.target_column == "label":
-                tr = tr[tr["label"] > 0]
+                tr = tr[tr["label"] > 0]  # (exposed rows may be a subset: not positives())
             users = tr["user"].to_numpy(np.int64)
             items = tr["item"].to_numpy(np.int64)
             if self.sampling == "pairwise":
@@ -291,8 +274,8 @@ class CausalRecDataModule(L.LightningDataModule):
                 out = {"user": np.r_[users, nu], "item": np.r_[items, neg],
                        "label": np.r_[np.ones(len(users)), np.zeros(len(nu))].astype(np.float32)}
                 if "exposure" in tr.columns:
-                    keys = nu * self.n_items + neg
-                    logged = _member(self._train_logged_keys, keys)
+                    keys = pair_keys(nu, neg, self.n_items)
+                    logged = member(self._train_logged_keys, keys)
                     out["exposure"] = np.r_[tr["exposure"].to_numpy(np.float32),
                                             logged.astype(np.float32)]
                 if "propensity" in tr.columns and k == 0:

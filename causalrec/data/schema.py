@@ -267,6 +267,14 @@ class InteractionData:
         _check_meta_json(self.meta, src)
 
     # ------------------------------------------------------------------ helpers
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, user: str, item: str, **columns) -> InteractionData:
+        """Build from a DataFrame with raw ids (strings or integers): see
+        :func:`causalrec.data.frame.from_frame` for the column roles and options."""
+        from .frame import from_frame
+
+        return from_frame(df, user, item, **columns)
+
     def __len__(self) -> int:
         return len(self.interactions)
 
@@ -291,9 +299,7 @@ class InteractionData:
         """User x item scipy CSR matrix of (positive) interactions, values 1."""
         import scipy.sparse as sp
 
-        df = self.interactions
-        if positive_only and self.target_column == "label":
-            df = df[df["label"] > 0]
+        df = self.positives() if positive_only else self.interactions
         m = sp.csr_matrix(
             (np.ones(len(df), dtype=np.float32), (df["user"].to_numpy(), df["item"].to_numpy())),
             shape=(self.n_users, self.n_items))
@@ -301,9 +307,26 @@ class InteractionData:
         m.data[:] = 1.0
         return m
 
+    def positives(self) -> pd.DataFrame:
+        """The positive rows: ``label > 0`` when the target is a label, else every row (a
+        rating is an observed preference). The one positive-rows filter."""
+        df = self.interactions
+        if self.target_column == "label":
+            return df[df["label"] > 0]
+        return df
+
+    def popularity(self, by: str = "item", positives_only: bool = False) -> np.ndarray:
+        """Interaction count per item (``by="item"``, length n_items) or per user, over all
+        logged rows or over the positive rows only. The one popularity count."""
+        if by not in ("item", "user"):
+            raise ValueError(f"popularity by must be 'item' or 'user', got {by!r}")
+        df = self.positives() if positives_only else self.interactions
+        n = self.n_items if by == "item" else self.n_users
+        return np.bincount(df[by].to_numpy(), minlength=n)
+
     def item_popularity(self) -> np.ndarray:
-        """Interaction count per item (length n_items)."""
-        return np.bincount(self.interactions["item"].to_numpy(), minlength=self.n_items)
+        """Interaction count per item over all logged rows (length n_items)."""
+        return self.popularity("item")
 
     def fingerprint(self) -> str:
         """A sha256 over the interactions table and sizes: identifies the exact data."""

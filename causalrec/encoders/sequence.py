@@ -116,9 +116,7 @@ class SequenceEncoder(Encoder):
 def user_sequences(data, max_len: int, pad: int) -> torch.Tensor:
     """[n_users, max_len] left-padded last ``max_len`` positive training items per user,
     oldest first (by ``timestamp`` when present, else table order)."""
-    df = data.interactions
-    if data.target_column == "label":
-        df = df[df["label"] > 0]
+    df = data.positives()
     order = ["user", "timestamp"] if "timestamp" in df.columns else ["user"]
     df = df.assign(_row=np.arange(len(df))).sort_values(order + ["_row"], kind="stable")
     users = df["user"].to_numpy()

@@ -43,6 +43,13 @@ class Head(nn.Module):
         self.n_users = int(getattr(data, "n_users", getattr(encoder, "n_users", 0)) or 0)
         self.n_items = int(getattr(data, "n_items", getattr(encoder, "n_items", 0)) or 0)
 
+    @staticmethod
+    def embedding_l2(*embeddings: torch.Tensor, per: float = 1.0) -> torch.Tensor:
+        """The L2 term of a batch: the squared norms of the embeddings the batch used,
+        summed and divided by ``per`` x the batch size (the first tensor's rows). Heads add
+        ``weight_decay * embedding_l2(...)`` to their loss (RecBole's ``EmbLoss``)."""
+        return sum(e.pow(2).sum() for e in embeddings) / (per * len(embeddings[0]))
+
     # ------------------------------------------------------------------ the contract
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"score": self.score(batch["user"], batch["item"])}

@@ -32,7 +32,7 @@ class BPRHead(Head):
         j = self.encoder.encode_items(batch["neg_item"])
         out = {"pos": (u * i).sum(-1), "neg": (u * j).sum(-1)}
         if self.weight_decay:
-            out["reg"] = (u.pow(2).sum() + i.pow(2).sum() + j.pow(2).sum()) / (2 * len(u))
+            out["reg"] = self.embedding_l2(u, i, j, per=2)
         return out
 
     def loss(self, batch, outputs):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..data.pairs import PairIndex
 from .base import Head
 from .pointwise_loss import check_loss_type, elementwise_loss
-from .randomized import PairSet, randomized_mask
+from .randomized import randomized_mask
 
 
 class CausEHead(Head):
@@ -40,7 +41,7 @@ class CausEHead(Head):
         if not mask.any():
             raise ValueError(f"CausEHead: no randomized rows in {data.source} (looked for "
                              f"{column} == {value!r}; columns {list(df.columns)})")
-        self.treatment_pairs = PairSet(df["user"].to_numpy()[mask], df["item"].to_numpy()[mask],
+        self.treatment_pairs = PairIndex(df["user"].to_numpy()[mask], df["item"].to_numpy()[mask],
                                        data.n_items)
         self.loss_type = check_loss_type(loss_type, "CausEHead")
         self.dis_pen, self.weight_decay = float(dis_pen), float(weight_decay)
@@ -61,7 +62,7 @@ class CausEHead(Head):
         uniq = torch.unique(items)
         gap = (self.treatment_items(uniq) - self.encoder.encode_items(uniq)).pow(2).sum(-1).mean()
         return {"score": score, "label": labels, "treated": treated, "gap": gap,
-                "reg": (u.pow(2).sum() + c.pow(2).sum() + t.pow(2).sum()) / len(u)}
+                "reg": self.embedding_l2(u, c, t)}
 
     def loss(self, batch, outputs):
         per_row = elementwise_loss(outputs["score"], outputs["label"], self.loss_type)

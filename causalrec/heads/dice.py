@@ -37,10 +37,7 @@ class DICEHead(Head):
         self.int_weight, self.pop_weight = float(int_weight), float(pop_weight)
         self.dis_pen, self.margin, self.weight_decay = float(dis_pen), float(margin), \
             float(weight_decay)
-        df = data.interactions
-        if data.target_column == "label" and (df["label"] == 0).any():
-            df = df[df["label"] > 0]
-        pop = np.bincount(df["item"].to_numpy(), minlength=self.n_items).astype(np.float32)
+        pop = data.popularity("item", positives_only=True).astype(np.float32)
         self.register_buffer("popularity", torch.from_numpy(pop), persistent=False)
         self.user_con = nn.Embedding(self.n_users, encoder.dim)
         self.item_con = nn.Embedding(self.n_items, encoder.dim)
@@ -60,7 +57,7 @@ class DICEHead(Head):
             "con_pos": (uc * ic).sum(-1), "con_neg": (uc * jc).sum(-1),
             "o1": (pop_j > pop_i + self.margin).float(), "o2": (pop_j < pop_i - self.margin).float(),
             "dis": -(F.mse_loss(ui, uc) + F.mse_loss(torch.cat([ii, ji]), torch.cat([ic, jc]))),
-            "reg": sum(x.pow(2).sum() for x in (ui, ii, ji, uc, ic, jc)) / len(us),
+            "reg": self.embedding_l2(ui, ii, ji, uc, ic, jc),
         }
 
     def loss(self, batch, o):

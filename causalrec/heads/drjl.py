@@ -89,9 +89,8 @@ class DRJLHead(Head):
                 "p": self.propensities(users, items, labels, batch).clamp(min=self.clip),
                 "imp": self.imputed(users, items),
                 "score_d": self.score(ru, ri), "imp_d": self.imputed(ru, ri),
-                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u),
-                "imp_reg": (self.imp_user(users).pow(2).sum() + self.imp_item(items).pow(2).sum())
-                / len(users)}
+                "reg": self.embedding_l2(u, v),
+                "imp_reg": self.embedding_l2(self.imp_user(users), self.imp_item(items))}
 
     def loss(self, batch, outputs):
         lt = self.loss_type

@@ -43,7 +43,7 @@ class IPSHead(Head):
         if "neg_item" in batch and not self.weight_negatives:
             p = p.masked_fill(labels == 0, 1.0)
         return {"score": (u * v).sum(-1), "label": labels, "weight": 1.0 / p,
-                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
+                "reg": self.embedding_l2(u, v)}
 
     def loss(self, batch, outputs):
         w = outputs["weight"]

@@ -54,7 +54,7 @@ class MACRHead(Head):
         yi = self.item_module(v).squeeze(-1)
         yu = self.user_module(u).squeeze(-1)
         return {"yk": yk, "yi": yi, "yu": yu, "label": labels,
-                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
+                "reg": self.embedding_l2(u, v)}
 
     def loss(self, batch, o):
         y = o["label"]

@@ -47,7 +47,7 @@ class PDAHead(Head):
         pos = (F.elu((u * i).sum(-1)) + 1) * self.item_weight[batch["item"]]
         neg = (F.elu((u * j).sum(-1)) + 1) * self.item_weight[batch["neg_item"]]
         return {"pos": pos, "neg": neg,
-                "reg": (u.pow(2).sum() + i.pow(2).sum() + j.pow(2).sum()) / (2 * len(u))}
+                "reg": self.embedding_l2(u, i, j, per=2)}
 
     def loss(self, batch, outputs):
         return (-F.logsigmoid(outputs["pos"] - outputs["neg"]).mean()

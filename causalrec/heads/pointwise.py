@@ -30,7 +30,7 @@ class PointwiseHead(Head):
         u = self.encoder.encode_users(users)
         v = self.encoder.encode_items(items)
         return {"score": (u * v).sum(-1), "label": labels,
-                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
+                "reg": self.embedding_l2(u, v)}
 
     def loss(self, batch, outputs):
         loss = elementwise_loss(outputs["score"], outputs["label"], self.loss_type).mean()

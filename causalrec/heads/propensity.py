@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.pairs import PairIndex
 from .randomized import randomized_mask
 
 
@@ -64,11 +65,7 @@ class PopularityPropensity(PropensityModel):
         self.by, self.eta, self.min_count = by, float(eta), float(min_count)
 
     def fit(self, data, encoder=None) -> PopularityPropensity:
-        df = data.interactions
-        if data.target_column == "label" and (df["label"] == 0).any():
-            df = df[df["label"] > 0]
-        n = data.n_items if self.by == "item" else data.n_users
-        counts = np.bincount(df[self.by].to_numpy(), minlength=n).astype(np.float64)
+        counts = data.popularity(self.by, positives_only=True).astype(np.float64)
         counts = np.maximum(counts, self.min_count)
         self.table_ = torch.from_numpy((counts / counts.max()) ** self.eta).float()
         self.fitted = True
@@ -241,20 +238,14 @@ class LoggedPropensity(PropensityModel):
         if "propensity" not in df.columns:
             raise ValueError(f"LoggedPropensity needs a 'propensity' column in {data.source} "
                              f"(columns: {list(df.columns)})")
-        keys = df["user"].to_numpy(np.int64) * data.n_items + df["item"].to_numpy(np.int64)
-        s = pd.Series(df["propensity"].to_numpy(np.float64)).groupby(keys).mean()
-        self.n_items_ = int(data.n_items)
-        self.keys_ = torch.tensor(s.index.to_numpy(np.int64))
-        self.values_ = torch.tensor(s.to_numpy(), dtype=torch.float32)
+        self.index_ = PairIndex(df["user"].to_numpy(), df["item"].to_numpy(), data.n_items,
+                                values=df["propensity"].to_numpy(np.float64))
         self.fitted = True
         return self
 
     def predict(self, users, items, labels=None):
-        keys = users.long() * self.n_items_ + items.long()
-        table = self.keys_.to(keys.device)
-        pos = torch.searchsorted(table, keys).clamp(max=len(table) - 1)
-        found = table[pos] == keys
-        out = self.values_.to(keys.device)[pos]
+        found, pos = self.index_.find(users, items)
+        out = self.index_.values.to(pos.device)[pos]
         if not bool(found.all()):
             if self.default is None:
                 miss = (~found).nonzero().flatten()[:5]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
 
 def randomized_mask(df: pd.DataFrame, column: str, value) -> np.ndarray:
@@ -22,23 +21,3 @@ def randomized_mask(df: pd.DataFrame, column: str, value) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(col) and not isinstance(value, str):
         return (col.to_numpy() == value)
     return (col.astype(str) == str(value)).to_numpy()
-
-
-class PairSet:
-    """A set of (user, item) pairs with a vectorised membership test on tensors."""
-
-    def __init__(self, users: np.ndarray, items: np.ndarray, n_items: int):
-        self.n_items = int(n_items)
-        keys = np.unique(users.astype(np.int64) * self.n_items + items.astype(np.int64))
-        self.keys = torch.from_numpy(keys)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        if len(self.keys) == 0:
-            return torch.zeros(len(users), dtype=torch.bool, device=users.device)
-        keys = users.long() * self.n_items + items.long()
-        table = self.keys.to(keys.device)
-        pos = torch.searchsorted(table, keys).clamp(max=len(table) - 1)
-        return table[pos] == keys

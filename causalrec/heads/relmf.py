@@ -32,7 +32,7 @@ class RelMFHead(Head):
         v = self.encoder.encode_items(items)
         theta = self.propensities(users, items, labels, batch).clamp(min=self.clip)
         return {"score": (u * v).sum(-1), "label": labels, "theta": theta,
-                "reg": (u.pow(2).sum() + v.pow(2).sum()) / len(u)}
+                "reg": self.embedding_l2(u, v)}
 
     def loss(self, batch, o):
         s, y = o["score"], o["label"]

@@ -27,7 +27,7 @@ import pandas as pd
 
 import causalrec.data as crd
 from causalrec.data import CausalRecDataModule, InteractionData
-from causalrec.data.datamodule import sorted_unique
+from causalrec.data.pairs import sorted_unique
 
 
 def zipf_interactions(n_users: int, n_items: int, n: int, seed: int = 0) -> InteractionData:
