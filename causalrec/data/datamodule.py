@@ -136,7 +136,8 @@ class CausalRecDataModule(L.LightningDataModule):
     Args:
         source: an :class:`InteractionData` (Hydra instantiates it from ``dataset.source``).
         split: options for :func:`causalrec.data.splits.make_split` (``protocol`` + its options).
-        sampling: ``"pointwise"`` (positives + ``negatives`` sampled zeros per positive, or the
+        sampling: ``"auto"`` (pointwise here; the study's head decides through
+            :func:`causalrec.models.build.build_datamodule`), ``"pointwise"`` (positives + ``negatives`` sampled zeros per positive, or the
             logged labels when the data has explicit 0/1 labels and ``negatives=0``) or
             ``"pairwise"`` (BPR triples user, item, neg_item).
         negative_sampler: ``"uniform"`` or ``"popularity"`` (proportional to train counts).
@@ -173,6 +174,8 @@ class CausalRecDataModule(L.LightningDataModule):
         if train_rows == "auto":  # outcomes are observed where the item was shown
             train_rows = "exposed" if "exposure" in source.interactions.columns else "all"
         self.train_rows = train_rows
+        if sampling == "auto":  # no head to ask (models.build.build_datamodule resolves it)
+            sampling = "pointwise"
         if sampling not in ("pointwise", "pairwise"):
             raise ValueError(f"dataset.sampling must be 'pointwise' or 'pairwise', got {sampling!r}")
         if negative_sampler not in ("uniform", "popularity"):
