@@ -82,7 +82,7 @@ class FaissIndex:
     KINDS = ("hnsw", "ivf", "flat")
 
     def __init__(self, items: torch.Tensor | np.ndarray, kind: str = "hnsw", m: int = 32,
-                 ef_construction: int = 80, ef_search: int = 64, nlist: int | None = None,
+                 ef_construction: int = 80, ef_search: int = 128, nlist: int | None = None,
                  nprobe: int = 16, threads: int | None = None, seed: int = 0):
         faiss = _faiss()
         if kind not in self.KINDS:
