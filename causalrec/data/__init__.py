@@ -1,5 +1,8 @@
-"""Data: schema and validation, RecBole atomic files, the dataset registry and fetchers
-(``load("ml-100k")``, ``load("obd")``), split protocols, text views, the LightningDataModule.
+"""Data: schema and validation, your own DataFrames and files (``from_frame``,
+``load("table")``), preprocessing with a removal report, RecBole atomic files, the dataset
+registry and fetchers (``load("ml-100k")``, ``load("obd")``), the public debiasing datasets
+from your files (``load("coat")``, ``load("yahoo_r3")``, ``load("kuairec")``), split
+protocols, text views (reviews included), the LightningDataModule.
 
 Heavy pieces (torch, Lightning) load on first use.
 """
@@ -36,6 +39,18 @@ _LAZY = {
     "item_texts": ("text_views", "item_texts"),
     "user_texts": ("text_views", "user_texts"),
     "FetchError": ("fetcher", "FetchError"),
+    "from_frame": ("frame", "from_frame"),
+    "raw_to_index": ("frame", "raw_to_index"),
+    "index_to_raw": ("frame", "index_to_raw"),
+    "load_table": ("table", "load_table"),
+    "read_table": ("table", "read_table"),
+    "Preprocess": ("preprocess", "Preprocess"),
+    "preprocess_data": ("preprocess", "preprocess_data"),
+    "preprocess_report": ("preprocess", "preprocess_report"),
+    "load_coat": ("public", "load_coat"),
+    "load_yahoo_r3": ("public", "load_yahoo_r3"),
+    "load_kuairec": ("public", "load_kuairec"),
+    "write_coat_sample": ("public", "write_coat_sample"),
 }
 
 __all__ = ["DataValidationError", "InteractionData", *_LAZY]

@@ -5,8 +5,11 @@ optional :class:`~causalrec.data.fetch.Artefact` to fetch. Listing never imports
 so ``causalrec-data list`` works even when an optional loader module is missing.
 
 Built in: ``ml-100k``, ``obd``, ``recbole`` (any RecBole atomic folder, ``path=``),
-``generated``, ``synthetic`` and ``ml-100k-semisynthetic`` (the simulator's). Add your own
-with :func:`register`.
+``table`` (your CSV / Parquet / JSON Lines file, ``path=``, ``columns=``), the public
+debiasing datasets from files you have (``coat``, ``yahoo_r3``, ``kuairec``, ``path=``),
+``memory`` (an InteractionData handed to ``cr.experiment.run(data=...)``), ``generated``,
+``synthetic`` and ``ml-100k-semisynthetic`` (the simulator's). Add your own with
+:func:`register`.
 """
 
 from __future__ import annotations
@@ -76,6 +79,34 @@ def load(name: str, **options):
     return fn(**options)
 
 
+#: InteractionData held in this process, by key (see :func:`remember`)
+_MEMORY: dict = {}
+
+
+def remember(data) -> str:
+    """Hold ``data`` (an InteractionData) in this process so a config can name it:
+    ``load("memory", key=remember(data))``. The key is the start of its fingerprint."""
+    from .schema import InteractionData
+
+    if not isinstance(data, InteractionData):
+        raise DataValidationError(f"data must be an InteractionData (build one with "
+                                  f"InteractionData.from_frame), got {type(data).__name__}")
+    key = data.fingerprint()[:16]
+    _MEMORY[key] = data
+    return key
+
+
+def load_memory(key: str):
+    """The InteractionData :func:`remember` holds under ``key``."""
+    try:
+        return _MEMORY[str(key)]
+    except KeyError:
+        raise DataValidationError(
+            f"no in-memory dataset {key!r} in this process: in-memory data lives only in the "
+            "process that called cr.experiment.run(data=...); pass the data again",
+            column="dataset.source.key") from None
+
+
 def fetch(name: str, force: bool = False, quiet: bool = False):
     """Fetch a dataset's artefact into the cache (no-op for generated datasets)."""
     from .fetcher import fetch as _fetch
@@ -130,3 +161,13 @@ register("synthetic", "causalrec.sim.simulation:load_synthetic",
          "causal simulator: data generated from a declared causal graph")
 register("ml-100k-semisynthetic", "causalrec.sim.semisynthetic:load_semisynthetic",
          "semi-synthetic ml-100k with simulated exposure/outcomes")
+register("table", "causalrec.data.table:load_table",
+         "your interactions from a CSV / Parquet / JSON Lines file (path=..., columns=...)")
+register("memory", load_memory,
+         "an InteractionData held in this process (cr.experiment.run(data=...))")
+register("coat", "causalrec.data.public:load_coat",
+         "Coat (Schnabel et al. 2016) from your files: biased train + randomized test ratings")
+register("yahoo_r3", "causalrec.data.public:load_yahoo_r3",
+         "Yahoo! R3 from your files: user-selected train + randomly selected test ratings")
+register("kuairec", "causalrec.data.public:load_kuairec",
+         "KuaiRec from your files: big_matrix logs + fully observed small_matrix")

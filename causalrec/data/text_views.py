@@ -6,6 +6,12 @@ User text summarises a user's demographics and their *training-split* history (m
 first, by timestamp when there is one): the user text is built from the train
 InteractionData only, so validation and test items can never leak into an encoder's input.
 
+Interaction-level text (reviews, the ``text`` column of the interactions) is first-class:
+both templates may use ``{reviews}`` - the user's (item's) latest ``review_items`` reviews
+on *training* rows, most recent first - and ``{n_reviews}``. Like the history, they come
+only from the data passed in, and the datamodule passes the training split, so no review
+written in the validation or test period reaches an encoder.
+
 Templates are plain ``str.format`` strings living in ``conf/dataset/*.yaml`` under
 ``text:``; the rendering is deterministic, and :meth:`TextTemplates.version` (the declared
 version plus a hash of the templates) is what the encoder cache keys on.
@@ -39,6 +45,10 @@ class TextTemplates:
         values: per-field value maps, e.g. ``{"gender": {"M": "man", "F": "woman"}}``.
         seq_separator: how sequence-valued features (e.g. genres) are joined.
         empty_history: what ``history`` says for a user without training items.
+        review_items: how many of the latest training reviews ``{reviews}`` lists (per user
+            in the user template, per item in the item template).
+        review_separator: how the reviews are joined.
+        empty_reviews: what ``reviews`` says when there is no training review.
         declared_version: bump when the rendering code changes meaning.
     """
 
@@ -50,6 +60,9 @@ class TextTemplates:
     values: dict = field(default_factory=dict)
     seq_separator: str = ", "
     empty_history: str = "none"
+    review_items: int = 5
+    review_separator: str = " | "
+    empty_reviews: str = "none"
     declared_version: str = TEMPLATE_VERSION
 
     @classmethod
@@ -70,11 +83,17 @@ class TextTemplates:
 
     def version(self) -> str:
         """Declared version + a hash of everything that changes the rendered text."""
-        h = hashlib.sha256(repr((self.item, self.user, self.history_items, self.history_field,
-                                 self.history_separator, sorted((k, sorted(v.items())) for k, v
-                                                                in self.values.items()),
-                                 self.seq_separator, self.empty_history)).encode())
+        key = (self.item, self.user, self.history_items, self.history_field,
+               self.history_separator, sorted((k, sorted(v.items())) for k, v
+                                              in self.values.items()),
+               self.seq_separator, self.empty_history)
+        if self.uses_reviews():  # templates without reviews keep their earlier versions
+            key += (self.review_items, self.review_separator, self.empty_reviews)
+        h = hashlib.sha256(repr(key).encode())
         return f"{self.declared_version}-{h.hexdigest()[:12]}"
+
+    def uses_reviews(self) -> bool:
+        return any(f in ("reviews", "n_reviews") for f in _fields(self.item) + _fields(self.user))
 
 
 def _fields(template: str) -> list[str]:
@@ -112,15 +131,54 @@ def _render(template: str, cols: dict[str, list[str]], n: int, what: str) -> lis
     return [template.format_map({f: cols[f][i] for f in need}) for i in range(n)]
 
 
+def _recent_first(data: InteractionData, key: str, rows: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ``data.interactions`` (or of ``rows``) ordered by ``key`` (user or item),
+    most recent first (ties: later row first); returns (order, group starts, group counts)."""
+    df = data.interactions
+    n = data.n_users if key == "user" else data.n_items
+    rows = np.arange(len(df)) if rows is None else rows
+    keys = df[key].to_numpy(np.int64)[rows]
+    ts = df["timestamp"].to_numpy(np.float64)[rows] if "timestamp" in df.columns \
+        else rows.astype(np.float64)
+    order = rows[np.lexsort((-rows, -ts, keys))]
+    counts = np.bincount(keys, minlength=n)
+    return order, np.r_[0, np.cumsum(counts)[:-1]], counts
+
+
+def _reviews(data: InteractionData, key: str, t: TextTemplates) -> tuple[list[str], list[str]]:
+    """``(reviews, n_reviews)`` per user or item from the interactions' ``text`` column:
+    the latest ``t.review_items`` non-empty reviews, most recent first."""
+    df = data.interactions
+    n = data.n_users if key == "user" else data.n_items
+    if "text" not in df.columns:
+        raise DataValidationError(f"the {key} text template uses {{reviews}}, but the "
+                                  "interactions have no 'text' column", column=f"text.{key}")
+    text = df["text"].to_numpy(dtype=object)
+    has = np.fromiter((isinstance(v, str) and v.strip() != "" for v in text), bool, len(text))
+    order, starts, counts = _recent_first(data, key, np.flatnonzero(has))
+    out, n_rev = [], []
+    for g in range(n):
+        k = min(int(counts[g]), t.review_items)
+        out.append(t.review_separator.join(text[order[starts[g]:starts[g] + k]]) if k
+                   else t.empty_reviews)
+        n_rev.append(str(int(counts[g])))
+    return out, n_rev
+
+
 def item_texts(data: InteractionData, templates: TextTemplates | dict | None = None) -> list[str]:
-    """One text per item, in item-index order."""
+    """One text per item, in item-index order. A template with ``{reviews}`` reads the
+    reviews of ``data``'s rows: pass the training split."""
     t = TextTemplates.from_config(templates)
     cols = _column_strings(data.item_features, data.n_items, "item", t, data.item_ids, "item_id")
+    if {"reviews", "n_reviews"} & set(_fields(t.item)):
+        cols["reviews"], cols["n_reviews"] = _reviews(data, "item", t)
     return _render(t.item, cols, data.n_items, "item")
 
 
 def user_texts(train: InteractionData, templates: TextTemplates | dict | None = None) -> list[str]:
-    """One text per user from ``train`` only (the training split): demographics + history."""
+    """One text per user from ``train`` only (the training split): demographics, history and
+    (``{reviews}``) the user's latest training reviews."""
     t = TextTemplates.from_config(templates)
     cols = _column_strings(train.user_features, train.n_users, "user", t, train.user_ids,
                            "user_id")
@@ -130,16 +188,9 @@ def user_texts(train: InteractionData, templates: TextTemplates | dict | None = 
                                 t, train.item_ids, "item_id")[t.history_field]
     else:
         names = [str(v) for v in train.item_ids]
-    df = train.interactions
-    users = df["user"].to_numpy(np.int64)
-    items = df["item"].to_numpy(np.int64)
-    ts = df["timestamp"].to_numpy(np.float64) if "timestamp" in df.columns \
-        else np.arange(len(df), dtype=np.float64)
     # most recent first; ties by later row first, so the order is fully determined
-    order = np.lexsort((-np.arange(len(df)), -ts, users))
-    su, si = users[order], items[order]
-    counts = np.bincount(su, minlength=train.n_users)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    order, starts, counts = _recent_first(train, "user")
+    si = train.interactions["item"].to_numpy(np.int64)[order]
     history, n_hist = [], []
     for u in range(train.n_users):
         k = min(int(counts[u]), t.history_items)
@@ -150,6 +201,8 @@ def user_texts(train: InteractionData, templates: TextTemplates | dict | None = 
         n_hist.append(str(int(counts[u])))
     cols["history"] = history
     cols["n_history"] = n_hist
+    if {"reviews", "n_reviews"} & set(_fields(t.user)):
+        cols["reviews"], cols["n_reviews"] = _reviews(train, "user", t)
     return _render(t.user, cols, train.n_users, "user")
 
 

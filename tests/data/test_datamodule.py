@@ -116,16 +116,15 @@ def test_text_views_attach_to_train_data(small):
 
 
 def test_hydra_configs_instantiate():
-    from hydra.utils import instantiate
-
     from causalrec.experiment.api import compose
+    from causalrec.models.build import build_datamodule
 
     for name, protocol, n_train in (("ml100k", "random", 80_808),
                                     ("ml100k_intervened", "intervened", 56_205),
                                     ("ml100k_coldstart", "cold_start", None),
                                     ("obd", "random_exposure", 10_000)):
         cfg = compose([f"dataset={name}"])
-        dm = instantiate(cfg.dataset, seed=0)
+        dm = build_datamodule(cfg, seed=0)  # dataset "auto" options resolved for the head
         dm.setup()
         assert dm.split.protocol == protocol
         if n_train is not None:
