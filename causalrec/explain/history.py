@@ -1,0 +1,237 @@
+"""Counterfactual history explanations: the smallest set of a user's own training
+interactions whose removal drops a recommended item out of the user's top-K.
+
+After CountER (Tan et al. 2021, "Counterfactual explainable recommendation", CIKM) and
+PRINCE (Ghazimatin et al. 2020, "PRINCE: provider-side interpretability with counterfactual
+explanations in recommender systems", WSDM), on the user's history instead of item aspects:
+
+1. **Order** the history by a first-order estimate of each item's support for the target
+   ``i`` over the item that would replace it (``c``, the first item outside the top-K):
+   a fold-in moves the user's vector towards the remaining positives, so removing ``h``
+   costs the margin ``s(u, i) - s(u, c)`` about ``q_h . (q_i - q_c)`` (item vectors of the
+   recommender's encoder).
+2. **Search** the shortest prefix of that order whose removal drops ``i`` out of the top-K,
+   by doubling then bisection; then **prune** it item by item to an irreducible set.
+3. Every probe is **actual re-scoring**: the Recommender's own update (a fold-in for ID
+   users, a recomputed representation for history users) with the items removed, a full
+   scoring of the catalogue with the user's original seen items masked, and a reset.
+
+:func:`nearest_neighbour_explanation` is the "because you liked" baseline: the history items
+whose vectors are closest (cosine) to the target. :func:`necessity` and :func:`sufficiency`
+are CountER's fidelity probes of any explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+
+class ExplanationError(ValueError):
+    """Bad input to an explanation: unknown user or item, or an item not in the top-K."""
+
+
+@dataclass
+class HistoryExplanation:
+    """A counterfactual history explanation of ``item`` for ``user``.
+
+    ``items``/``indices``: the removed training interactions (raw ids / indices); ``found``:
+    whether some set of at most ``max_size`` items drops the item; ``rank_before`` and
+    ``rank_after``: the item's rank (1 = best, seen items masked) before and after the
+    removal; ``probes``: re-scorings done."""
+
+    user: str
+    item: str
+    k: int
+    indices: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    found: bool = False
+    rank_before: int = 0
+    rank_after: int | None = None
+    probes: int = 0
+
+    @property
+    def size(self) -> int | None:
+        return len(self.indices) if self.found else None
+
+    def __str__(self) -> str:
+        if not self.found:
+            return (f"no set of the user's interactions (up to the searched size) drops item "
+                    f"{self.item} from the top-{self.k}")
+        return (f"without {self.items} ({self.size} interaction(s)) item {self.item} falls "
+                f"from rank {self.rank_before} to {self.rank_after} (top-{self.k})")
+
+
+class Prober:
+    """Re-scores one user's ranking with some of their training items removed."""
+
+    def __init__(self, rec, user, seed: int = 0) -> None:
+        try:
+            self.u = int(rec.user_index([user])[0])
+        except KeyError as exc:
+            raise ExplanationError(str(exc.args[0])) from None
+        self.rec, self.user, self.seed = rec, user, seed
+        self.history = np.asarray(rec.history(self.u), dtype=np.int64)
+        self.seen = np.asarray(rec.seen_items([self.u])[0], dtype=np.int64)
+        self.probes = 0
+
+    def scores(self, remove: np.ndarray | None = None, steps: int | None = None
+               ) -> torch.Tensor:
+        """The user's scores over the catalogue (original seen items at -inf) after
+        removing ``remove`` (history indices) through the Recommender's update; ``steps``
+        shortens its fold-in schedule (a quick probe)."""
+        rec = self.rec
+        options = rec.fold_in_options
+        if remove is not None and len(remove):
+            self.probes += 1
+            saved = dict(options)
+            if steps is not None:
+                options["steps"] = int(steps)
+            try:
+                rec.update(self.user, remove_items=list(rec.item_ids[np.asarray(remove)]),
+                           seed=self.seed)
+            finally:
+                options.clear()
+                options.update(saved)
+        try:
+            s = rec.full_scores(torch.tensor([self.u]))[0].detach().clone().float()
+        finally:
+            if remove is not None and len(remove):
+                rec.reset(self.user)
+        s[torch.from_numpy(self.seen)] = float("-inf")
+        return s
+
+    @staticmethod
+    def rank(scores: torch.Tensor, item: int) -> int:
+        return int((scores > scores[item]).sum()) + 1
+
+    def rank_without(self, remove, item: int, steps: int | None = None) -> int:
+        return self.rank(self.scores(np.asarray(remove, dtype=np.int64), steps), item)
+
+    def rank_with_only(self, keep, item: int) -> int:
+        keep = set(np.asarray(keep).tolist())
+        return self.rank_without([h for h in self.history.tolist() if h not in keep], item)
+
+
+def check_item_in_topk(prober: Prober, item, k: int) -> tuple[int, torch.Tensor, int]:
+    """``(item index, scores, rank)``; raises :class:`ExplanationError` for an unknown item or
+    one outside the user's top-``k``."""
+    rec = prober.rec
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 < k < rec.n_items:
+        raise ExplanationError(f"k must be an integer in 1..{rec.n_items - 1}, got {k!r}")
+    try:
+        i = int(rec.item_index([item])[0])
+    except KeyError as exc:
+        raise ExplanationError(str(exc.args[0])) from None
+    scores = prober.scores()
+    if i in set(prober.seen.tolist()):
+        raise ExplanationError(f"item {item!r} is already in user {prober.user!r}'s training "
+                               f"history, so it is never recommended to them")
+    rank = prober.rank(scores, i)
+    if rank > k:
+        raise ExplanationError(f"item {item!r} is not in user {prober.user!r}'s top-{k} (its "
+                               f"rank is {rank}); explain one of the recommended items")
+    return i, scores, rank
+
+
+def support_order(rec, history: np.ndarray, item: int, scores: torch.Tensor,
+                  k: int) -> np.ndarray:
+    """History items by decreasing first-order support of ``item`` over the item ranked
+    ``k + 1`` (see the module docstring)."""
+    q = rec.item_vectors().detach().float()
+    competitor = int(torch.topk(scores, k + 1).indices[-1])
+    support = q[torch.from_numpy(history)] @ (q[item] - q[competitor])
+    return history[np.argsort(-support.numpy(), kind="stable")]
+
+
+def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None = None,
+                           prune: bool = True, seed: int = 0, search_steps: int | None = None,
+                           prober: Prober | None = None) -> HistoryExplanation:
+    """The smallest (irreducible) set of ``user``'s training interactions whose removal
+    drops ``item`` out of the top-``k`` (module docstring). ``max_size`` caps the search
+    (default: the whole history). The search's probes run the fold-in for ``search_steps``
+    steps (``None``: the Recommender's own schedule); the answer is then verified with the
+    Recommender's own update, and the search repeats with full probes if that fails. Raises
+    :class:`ExplanationError` for an unknown user or item, or an item outside the
+    top-``k``."""
+    prober = prober or Prober(rec, user, seed)
+    out = _search(rec, prober, user, item, k, max_size, prune, search_steps)
+    if search_steps is not None:
+        r = prober.rank_without(out.indices, int(rec.item_index([item])[0])) \
+            if out.found else 0
+        if r > k:
+            out.rank_after = r
+        else:  # the quick probes misled the search: search again with full ones
+            out = _search(rec, prober, user, item, k, max_size, prune, None)
+    out.probes = prober.probes
+    return out
+
+
+def _search(rec, prober: Prober, user, item, k: int, max_size, prune: bool,
+            steps: int | None) -> HistoryExplanation:
+    i, scores, rank = check_item_in_topk(prober, item, k)
+    history = prober.history
+    out = HistoryExplanation(str(user), str(item), int(k), rank_before=rank)
+    if len(history) == 0:
+        return out
+    order = support_order(rec, history, i, scores, k)
+    limit = len(order) if max_size is None else min(int(max_size), len(order))
+    ranks: dict[int, int] = {}
+
+    def drops(m: int) -> bool:
+        if m not in ranks:
+            ranks[m] = prober.rank_without(order[:m], i, steps)
+        return ranks[m] > k
+
+    lo, hi, m = 0, None, 1
+    while m <= limit:
+        if drops(m):
+            hi = m
+            break
+        lo = m
+        m = limit if m < limit and 2 * m > limit else 2 * m
+    if hi is None:
+        out.probes = prober.probes
+        return out
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if drops(mid):
+            hi = mid
+        else:
+            lo = mid
+    chosen = list(order[:hi])
+    rank_after = ranks[hi]
+    if prune and len(chosen) > 1:
+        for h in list(reversed(chosen)):
+            trial = [c for c in chosen if c != h]
+            r = prober.rank_without(trial, i, steps)
+            if r > k:
+                chosen, rank_after = trial, r
+    out.indices = [int(c) for c in chosen]
+    out.items = [str(rec.item_ids[c]) for c in chosen]
+    out.found, out.rank_after, out.probes = True, int(rank_after), prober.probes
+    return out
+
+
+def nearest_neighbour_explanation(rec, user, item, size: int = 1) -> list[int]:
+    """The "because you liked" baseline: the ``size`` history items (indices) whose item
+    vectors are most cosine-similar to ``item``'s."""
+    u = int(rec.user_index([user])[0])
+    i = int(rec.item_index([item])[0])
+    history = np.asarray(rec.history(u), dtype=np.int64)
+    q = torch.nn.functional.normalize(rec.item_vectors().detach().float(), dim=-1)
+    sims = (q[torch.from_numpy(history)] @ q[i]).numpy()
+    return history[np.argsort(-sims, kind="stable")[:size]].tolist()
+
+
+def necessity(prober: Prober, explanation, item: int, k: int) -> bool:
+    """CountER's necessity: without the explanation's items the item leaves the top-K."""
+    return prober.rank_without(explanation, item) > k if len(explanation) else False
+
+
+def sufficiency(prober: Prober, explanation, item: int, k: int) -> bool:
+    """CountER's sufficiency: with only the explanation's items as history the item stays
+    in the top-K."""
+    return prober.rank_with_only(explanation, item) <= k if len(explanation) else False
