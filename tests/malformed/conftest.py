@@ -41,3 +41,9 @@ def unchanged():
                                  set(before) | set(after) if before.get(k) != after.get(k)}
 
     return check
+
+
+@pytest.fixture(scope="session")
+def state():
+    """:func:`tree_state` as a fixture (test modules are imported by path, not as a package)."""
+    return tree_state
