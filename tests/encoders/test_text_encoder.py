@@ -98,3 +98,38 @@ def test_fine_tuned_mode_trains_top_layers(tiny_gpt2_dir, toy_data):
         enc._eval_items = None
         torch.testing.assert_close(enc.encode_items(torch.tensor([5, 2])), all_items[[5, 2]],
                                    atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", [{"users": "text"}, {"users": "history"}, {"users": "id"},
+                                  {"users": "text", "trainable_layers": 1}])
+def test_saved_state_rebuilds_the_encoder_without_its_texts(tiny_bert_dir, toy_data, mode):
+    """Text vectors, centring means, token ids and histories are saved state: a shell built
+    without any text (restoring_state) and loaded from the state_dict encodes identically,
+    and a new user's text is centred with the saved training mean."""
+    from causalrec.encoders.base import adopt_buffer_shapes, restoring_state
+
+    torch.manual_seed(0)
+    enc = _enc(tiny_bert_dir, toy_data, dim=5, **mode).eval()
+    state = enc.state_dict()
+    if "trainable_layers" not in mode:
+        assert {"item_text_emb", "item_center"} <= set(state)
+        ref = TextModel(str(tiny_bert_dir), device="cpu").embed(ITEM_TEXTS)
+        np.testing.assert_allclose(state["item_center"].numpy(), ref.mean(0), atol=1e-6)
+    bare = dataclasses.replace(toy_data, item_text=None, user_text=None,
+                               interactions=toy_data.interactions.iloc[:0], allow_empty=True)
+    with restoring_state():
+        shell = _enc(tiny_bert_dir, bare, dim=5, **mode)
+    adopt_buffer_shapes(shell, state)
+    shell.load_state_dict(state)
+    shell.eval()
+    users = torch.arange(4)
+    with torch.no_grad():
+        assert torch.equal(shell.all_items(), enc.all_items())
+        assert torch.equal(shell.encode_users(users), enc.encode_users(users))
+        if mode["users"] == "text":
+            # a user's own text, as a new text, lands on that user's representation
+            again = shell.users_from_text([USER_TEXTS[2]])
+            cos = torch.nn.functional.cosine_similarity(again, enc.encode_users(users[2:3]))
+            assert float(cos) >= 0.9999
+    with pytest.raises(ValueError, match=r"texts \[0\] are empty"):
+        shell.text_vectors([""], "item")
