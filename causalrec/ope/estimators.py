@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,12 @@ class RoundInputs:
     def n_rounds(self) -> int:
         return int(self.reward.shape[0])
 
+    @cached_property
+    def residual(self) -> np.ndarray:
+        """``r_i - q_hat(x_i, a_i, k_i)``, computed once for every DR-type estimator and
+        tuning candidate."""
+        return self.reward - self.q_factual
+
     def take(self, rows: np.ndarray) -> RoundInputs:
         def pick(x):
             return None if x is None else x[rows]
@@ -153,12 +160,15 @@ def round_inputs(feedback: LoggedFeedback | Mapping[str, Any], action_dist: Any,
     if estimated_rewards is None:
         return RoundInputs(reward=fb.reward, iw=iw)
     q = _at_logged_position(estimated_rewards, fb, "estimated_rewards")
-    bad = ~np.isfinite(q).all(axis=1)
+    q_factual = q[rows, fb.action]
+    q_policy = np.einsum("ij,ij->i", pi, q)
+    # a non-finite q_hat anywhere in a round's row makes q_policy non-finite (inf * 0 and
+    # nan * anything are nan), so this checks every entry at the logged position in one pass
+    # over n values instead of n * n_actions
+    bad = ~np.isfinite(q_policy)
     if bad.any():
         raise DataValidationError("must be finite", source="off-policy evaluation",
                                   column="estimated_rewards", rows=_rows(bad))
-    q_factual = q[rows, fb.action]
-    q_policy = np.einsum("ij,ij->i", pi, q)
     return RoundInputs(reward=fb.reward, iw=iw, q_factual=q_factual, q_policy=q_policy)
 
 
@@ -403,7 +413,7 @@ class DoublyRobust(_Clipped):
 
     def terms(self, inputs: RoundInputs) -> np.ndarray:
         w = self.modified_weights(inputs.iw)
-        return (inputs.q_policy + w * (inputs.reward - inputs.q_factual))[None, :]
+        return (inputs.q_policy + w * inputs.residual)[None, :]
 
 
 class SelfNormalizedDoublyRobust(_Clipped):
@@ -417,7 +427,7 @@ class SelfNormalizedDoublyRobust(_Clipped):
 
     def terms(self, inputs: RoundInputs) -> np.ndarray:
         w = self.modified_weights(inputs.iw)
-        return np.stack([inputs.q_policy, w * (inputs.reward - inputs.q_factual), w])
+        return np.stack([inputs.q_policy, w * inputs.residual, w])
 
     def combine(self, means: np.ndarray) -> np.ndarray:
         return means[..., 0] + means[..., 1] / means[..., 2]
@@ -443,7 +453,7 @@ class SwitchDoublyRobust(_Weighted):
 
     def terms(self, inputs: RoundInputs) -> np.ndarray:
         w = self.modified_weights(inputs.iw)
-        return (inputs.q_policy + w * (inputs.reward - inputs.q_factual))[None, :]
+        return (inputs.q_policy + w * inputs.residual)[None, :]
 
 
 class DoublyRobustWithShrinkage(_Weighted):
@@ -469,7 +479,7 @@ class DoublyRobustWithShrinkage(_Weighted):
 
     def terms(self, inputs: RoundInputs) -> np.ndarray:
         w = self.modified_weights(inputs.iw)
-        return (inputs.q_policy + w * (inputs.reward - inputs.q_factual))[None, :]
+        return (inputs.q_policy + w * inputs.residual)[None, :]
 
 
 def default_estimators() -> list[OffPolicyEstimator]:

@@ -18,6 +18,8 @@ picks them from the log itself:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import stats
 
@@ -31,7 +33,12 @@ def student_t_half_width(x: np.ndarray, delta: float = 0.05) -> np.ndarray:
     n = x.shape[1]
     if n < 2:
         raise ValueError("SLOPE needs at least two rounds")
-    return stats.t(n - 1).ppf(1.0 - delta) * np.sqrt(x.var(axis=1) / (n - 1))
+    return _t_quantile(n - 1, delta) * np.sqrt(x.var(axis=1) / (n - 1))
+
+
+@lru_cache(maxsize=64)
+def _t_quantile(dof: int, delta: float) -> float:
+    return float(stats.t.ppf(1.0 - delta, dof))
 
 
 def slope_select(estimates: np.ndarray, widths: np.ndarray) -> int:
