@@ -33,8 +33,9 @@ quickstart: $(INSTALL_STAMP)
 test: $(INSTALL_STAMP)
 	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 
+# jupyter refuses to run as root (containers) unless told --allow-root
 lab: $(INSTALL_STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(INSTALL_STAMP)
 	$(VENV)/bin/ruff check causalrec tests scripts notebooks

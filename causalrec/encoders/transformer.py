@@ -69,14 +69,18 @@ class TextModel(nn.Module):
         trust_remote_code: run model code shipped with the checkpoint (off unless turned on).
         allow_download: fetch a Hugging Face id from the hub (off by default).
         revision: hub revision (branch, tag or commit) when downloading.
+        progress: progress bars (loading the weights, :meth:`embed`): ``False`` never,
+            ``True`` always, ``None`` only for long jobs.
     """
 
     def __init__(self, model: str = "minilm", pooling: str = "mean", normalize: bool = True,
                  max_length: int | None = None, batch_size: int = 64,
                  device: str | None = "auto", dtype: str | None = "auto",
                  padding_side: str | None = None, trust_remote_code: bool = False,
-                 allow_download: bool = False, revision: str | None = None):
+                 allow_download: bool = False, revision: str | None = None,
+                 progress: bool | None = None):
         super().__init__()
+        self.progress = progress
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; choose one of {POOLINGS}")
         if padding_side not in (None, "left", "right"):
@@ -119,8 +123,17 @@ class TextModel(nn.Module):
                                  "nor an eos token to pad batches with")
             tok.pad_token = tok.eos_token
         self._tokenizer = tok
-        model = AutoModel.from_pretrained(path, trust_remote_code=self.trust_remote_code,
-                                          dtype=self.dtype_)
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        if self.progress is False and bars:  # transformers' own "Loading weights" bar
+            hf_logging.disable_progress_bar()
+        try:
+            model = AutoModel.from_pretrained(path, trust_remote_code=self.trust_remote_code,
+                                              dtype=self.dtype_)
+        finally:
+            if bars and not hf_logging.is_progress_bar_enabled():
+                hf_logging.enable_progress_bar()
         self.model = model.to(self.device_).eval()
         self._pass_positions = (self.model.config.model_type not in _POSITIONS_FROM_IDS
                                 and "position_ids" in _forward_params(self.model))
@@ -214,6 +227,8 @@ class TextModel(nn.Module):
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         ids = self.tokenize(texts)
         order = np.argsort([-len(x) for x in ids], kind="stable")
+        if progress is None:
+            progress = self.progress
         if progress is None:
             progress = len(texts) > 4 * self.batch_size and not os.environ.get("CAUSALREC_QUIET")
         was_training = self.model.training

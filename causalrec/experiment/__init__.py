@@ -7,6 +7,7 @@ from ..lazy_exports import lazy_exports
 _LAZY = {
     "train": ("train", "train"),
     "run": ("api", "run"),
+    "sweep": ("api", "sweep"),
     "compose": ("api", "compose"),
     "load_runs": ("api", "load_runs"),
     "load_model": ("api", "load_model"),

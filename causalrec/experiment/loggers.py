@@ -1,8 +1,15 @@
-"""Experiment loggers (CSV, TensorBoard, W&B) from the ``logger`` config group: every
-logger gets the resolved config and its hash; W&B runs are grouped by sweep."""
+"""Experiment loggers (CSV, TensorBoard, W&B) from the ``logger`` config group, and the W&B
+run of a comparison.
+
+Every logger gets the resolved config and its hash. W&B runs of one sweep share a group
+(the sweep directory's name) and are named by their run directory; both are written into
+the run's config first, so the W&B config and the run's ``config.yaml`` are the same
+(W&B's has ``config_hash`` in addition).
+"""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -10,10 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 
 
 def build_loggers(cfg: DictConfig) -> list:
+    """Instantiate ``cfg.logger``; a W&B logger is grouped and named in ``cfg`` itself
+    (see :func:`set_wandb_grouping`), so ``config.yaml`` records what W&B shows."""
     from hydra.utils import instantiate
 
     from .record import config_hash
 
+    set_wandb_grouping(cfg)
     params = OmegaConf.to_container(cfg, resolve=True)
     params.pop("hydra", None)
     params["config_hash"] = config_hash(cfg)
@@ -22,8 +32,6 @@ def build_loggers(cfg: DictConfig) -> list:
         if conf is None or "_target_" not in conf:
             continue
         try:
-            if "Wandb" in str(conf.get("_target_")):
-                conf = _wandb_grouping(cfg, conf)
             logger = instantiate(conf)
             if "Wandb" in type(logger).__name__:
                 _ = logger.experiment  # start W&B now so a failure is caught here, not mid-fit
@@ -38,17 +46,65 @@ def build_loggers(cfg: DictConfig) -> list:
     return loggers
 
 
-def _wandb_grouping(cfg: DictConfig, conf: DictConfig) -> DictConfig:
-    """Group W&B runs by sweep (the multirun directory's name) and name them by run dir."""
-    from hydra.core.hydra_config import HydraConfig
+def set_wandb_grouping(cfg: DictConfig) -> None:
+    """Fill ``group`` (the multirun sweep directory's name) and ``name`` (the run
+    directory's name) of every W&B logger config left at null, in ``cfg`` itself."""
     from omegaconf import open_dict
 
-    from .train import is_multirun, run_dir_of
+    from .train import run_dir_of, sweep_dir_of
 
-    conf = OmegaConf.merge(conf, {})  # a copy we may extend
-    with open_dict(conf):
-        if conf.get("group") is None and is_multirun():
-            conf.group = Path(HydraConfig.get().sweep.dir).name
-        if conf.get("name") is None:
-            conf.name = run_dir_of(cfg).name
-    return conf
+    for conf in (cfg.get("logger") or {}).values():
+        if conf is None or "Wandb" not in str(conf.get("_target_", "")):
+            continue
+        with open_dict(conf):
+            sweep = sweep_dir_of()
+            if conf.get("group") is None and sweep is not None:
+                conf.group = sweep.name
+            if conf.get("name") is None:
+                conf.name = run_dir_of(cfg).name
+
+
+def sweep_group(runs, sweep_dir: Path) -> str:
+    """The W&B group of the runs (their ``logger.wandb.group`` in config.yaml, when they
+    agree), else the sweep directory's name."""
+    from .runs import add_config_columns
+
+    try:
+        groups = add_config_columns(runs, ["logger.wandb.group"])["logger.wandb.group"]
+    except (KeyError, FileNotFoundError):
+        return sweep_dir.name
+    groups = set(groups.dropna().astype(str))
+    return groups.pop() if len(groups) == 1 else sweep_dir.name
+
+
+def log_comparison(result, sweep_dir: str | os.PathLike, project: str | None = None) -> Path:
+    """Log a :class:`~causalrec.experiment.compare.Comparison` to W&B: the summary, paired
+    and ranking tables as ``wandb.Table`` and the written plots as images, in a run of the
+    sweep's group whose files live in ``<sweep_dir>/wandb`` (offline unless ``WANDB_MODE``
+    says otherwise). Returns the W&B run directory."""
+    import wandb
+
+    sweep_dir = Path(sweep_dir)
+    group = sweep_group(result.runs, sweep_dir)
+    out = Path(result.out_dir) if result.out_dir else None
+    mode = os.environ.get("WANDB_MODE", "offline")
+    run = wandb.init(project=project or os.environ.get("WANDB_PROJECT", "causalrec"),
+                     group=group, job_type="compare", dir=str(sweep_dir), mode=mode,
+                     name=out.name if out else "compare", reinit="create_new",
+                     config={"group_by": result.group_by, "blocks": result.blocks,
+                             "baseline": result.baseline, "runs": len(result.runs)})
+    try:
+        data = {"comparison": wandb.Table(dataframe=result.summary)}
+        for metric, diffs in result.paired.items():
+            data[f"paired/{metric}"] = wandb.Table(dataframe=diffs)
+        if result.ranking is not None:
+            ranks = result.ranking.ranks.rename("average_rank").reset_index()
+            data["ranking"] = wandb.Table(dataframe=ranks)
+        for png in sorted(out.glob("*.png")) if out else []:
+            data[f"plots/{png.stem}"] = wandb.Image(str(png))
+        run.log(data)
+        run.summary["notes"] = "\n".join(result.notes)
+        where = Path(run.dir).parent
+    finally:
+        run.finish()
+    return where

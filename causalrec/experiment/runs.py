@@ -1,13 +1,14 @@
-"""Read run records back as a table: one row per run, overrides and metrics as columns."""
+"""Read run records back as a table: one row per run, overrides and metrics as columns;
+any key of a run's resolved ``config.yaml`` can be added as a column."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .record import ERROR_FILE, RECORD_FILE
+from .record import CONFIG_FILE, ERROR_FILE, RECORD_FILE
 
 
 def find_records(paths: Iterable[str | os.PathLike], include_errors: bool = False) -> list[Path]:
@@ -38,12 +39,15 @@ def _parse_override(text: str) -> tuple[str, object]:
 
 
 def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
-              include_errors: bool = False, progress: bool = False):
+              include_errors: bool = False, progress: bool = False,
+              config_keys: Sequence[str] = ()):
     """A pandas DataFrame with one row per run record found under ``paths``.
 
     Columns: ``run_dir``, ``status`` (ok / failed), ``seed``, ``task``, ``wall_time_s``,
-    ``peak_memory_mb``, ``config_hash``, one column per command-line override (e.g.
-    ``head``, ``dataset``) and one per metric (e.g. ``test/ndcg@10``).
+    ``peak_memory_mb``, ``config_hash``, ``data_fingerprint``, one column per command-line
+    (or :func:`causalrec.experiment.run`) override (e.g. ``head``, ``dataset``), one per
+    metric (e.g. ``test/ndcg@10``) and one per entry of ``config_keys`` (dotted keys of each
+    run's resolved ``config.yaml``, e.g. ``head._target_``; see :func:`add_config_columns`).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -64,7 +68,8 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
         row = {"run_dir": str(rec.parent), "status": "failed" if rec.name == ERROR_FILE else "ok",
                "seed": data.get("seed"), "task": data.get("task"),
                "wall_time_s": data.get("wall_time_s"), "peak_memory_mb": data.get("peak_memory_mb"),
-               "config_hash": data.get("config_hash"), "error": data.get("error")}
+               "config_hash": data.get("config_hash"),
+               "data_fingerprint": data.get("data_fingerprint"), "error": data.get("error")}
         for ov in data.get("overrides", []):
             key, value = _parse_override(ov)
             if key not in ("seed",):
@@ -78,4 +83,50 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
         df = df.drop(columns=["error"])
     df.attrs["override_keys"] = [k for k in override_keys if k not in metric_keys]
     df.attrs["metric_keys"] = list(metric_keys)
+    if config_keys and not df.empty:
+        df = add_config_columns(df, config_keys)
     return df
+
+
+def add_config_columns(runs, keys: Sequence[str]):
+    """``runs`` with one more column per dotted key read from each run's ``config.yaml``.
+
+    A key that is already a column (an override) is kept as it is. A key that selects a
+    whole config group (e.g. ``head``, when no run overrode it) is refused with the keys
+    inside it, since a group's value is a mapping, not a label. A run without the key gets
+    ``None``; a key that no run has is an error naming the key and the first run's config.
+    """
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    wanted = [k for k in keys if k not in runs.columns]
+    if not wanted:
+        return runs
+    values: dict[str, list] = {k: [] for k in wanted}
+    found = dict.fromkeys(wanted, False)
+    first_cfg = None
+    for run_dir in runs["run_dir"]:
+        path = Path(run_dir) / CONFIG_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: group keys {wanted} are read from "
+                                    "each run's resolved config")
+        cfg = OmegaConf.load(path)
+        first_cfg = first_cfg or path
+        for k in wanted:
+            value = OmegaConf.select(cfg, k, default=None, throw_on_missing=False)
+            if isinstance(value, DictConfig):
+                raise KeyError(f"config key {k!r} is a config group in {path}, not a value: "
+                               f"group by one of its keys, e.g. "
+                               f"{[f'{k}.{s}' for s in list(value.keys())[:4]]}")
+            if isinstance(value, ListConfig):
+                value = json.dumps(OmegaConf.to_container(value))
+            found[k] = found[k] or value is not None
+            values[k].append(value)
+    missing = [k for k, ok in found.items() if not ok]
+    if missing:
+        raise KeyError(f"keys {missing} are neither overrides of these runs nor keys of their "
+                       f"config.yaml (e.g. {first_cfg}); overrides: "
+                       f"{runs.attrs.get('override_keys', [])}")
+    out = runs.assign(**values)
+    out.attrs = dict(runs.attrs)
+    out.attrs["config_keys"] = [*runs.attrs.get("config_keys", []), *wanted]
+    return out

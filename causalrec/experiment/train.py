@@ -51,17 +51,26 @@ def is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def sweep_dir_of() -> Path | None:
+    """The multirun sweep directory inside a Hydra multirun job, else None."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().sweep.dir) if is_multirun() else None
+
+
 def _is_rank_zero() -> bool:
     """Only the first process of a distributed (DDP) run writes the record."""
     return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
+def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, float]:
     """Run the task named by ``cfg.task`` and write the run record; return the metrics.
 
     With ``resume=true`` a run whose config hash already has a complete record under
     ``paths.output_dir`` is skipped and its recorded metrics are returned. A failing run
     writes ``error.json`` (error, traceback, config) before the exception propagates.
+    ``overrides`` are recorded as the run's overrides (default: Hydra's, under
+    ``causalrec-train``; :func:`causalrec.experiment.run` passes the notebook's).
     """
     from .record import (
         check_run_dir_free,
@@ -98,7 +107,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if writes:  # Hydra's .hydra/ files, only now that the run is accepted
         write_hydra_files(run_dir, cfg)
     base = {"seed": int(cfg.seed), "task": cfg.task, "run_dir": str(run_dir),
-            "config_hash": chash, "overrides": _overrides(), "tags": list(cfg.get("tags") or [])}
+            "config_hash": chash,
+            "overrides": _overrides() if overrides is None else list(overrides), "tags": list(cfg.get("tags") or [])}
     start = time.perf_counter()
     try:
         metrics = dict(task(cfg))
@@ -125,11 +135,24 @@ def format_table(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def _one_line_per_log_record() -> None:
+    """Hydra's root handlers print every record; Lightning's ``lightning`` logger has its own
+    console handler and also propagates to the root, so each Lightning line would be printed
+    twice. Lightning lines are printed once by Lightning's handler and still reach Hydra's
+    job log file (without importing Lightning here: a graph task never needs it)."""
+    lightning = logging.getLogger("lightning")
+    lightning.propagate = False
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler) and handler not in lightning.handlers:
+            lightning.addHandler(handler)
+
+
 def _hydra_main():
     import hydra
 
     @hydra.main(version_base="1.3", config_path="pkg://causalrec.conf", config_name="config")
     def _main(cfg: DictConfig) -> float | None:
+        _one_line_per_log_record()
         try:
             metrics = train(cfg)
         except Exception as exc:

@@ -72,11 +72,13 @@ def test_compare_groups_over_seeds_and_writes_outputs(tmp_path):
         row = summary[summary["head.loss_type"] == loss].iloc[0]
         assert row["test/ndcg@10 mean"] == pytest.approx(vals.mean())
         assert row["test/ndcg@10 std"] == pytest.approx(vals.std(ddof=1))
+        assert row["test/ndcg@10 se"] == pytest.approx(vals.std(ddof=1) / 2 ** 0.5)
     assert (tmp_path / "cmp" / "summary.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "cmp" / "summary.md").read_text()
-    assert "±" in md and "| bce |" in md
-    # a clear error for a metric no run recorded
+    assert "±" in md and "| bce |" in md and "95% t confidence interval" in md
+    # a clear error for a metric no run recorded, and nothing written
     assert main([str(sweep), "--metrics", "test/nope@3", "--out", str(tmp_path / "c2")]) == 2
+    assert not (tmp_path / "c2").exists()
 
 
 def test_training_completes_when_wandb_cannot_start(tmp_path, monkeypatch):
@@ -95,3 +97,106 @@ def test_training_completes_when_wandb_cannot_start(tmp_path, monkeypatch):
 
 def _raise_init(*args, **kwargs):
     raise RuntimeError("simulated: W&B could not start")
+
+
+SWEEP_GRID = {"head.loss_type": ["bce", "mse"], "seed": [0, 1, 2]}
+SWEEP_FIXED = ["logger=none", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+               "threads=1", "dataset.source.n_users=50", "dataset.source.n_items=60",
+               "dataset.source.per_user=8"]
+
+
+def test_notebook_sweep_and_command_line_sweep_give_identical_comparisons(tmp_path):
+    from causalrec.experiment.api import sweep
+    from causalrec.experiment.compare import compare
+
+    cli = _cli(tmp_path, "-m", "head.loss_type=bce,mse", "seed=0,1,2", *SWEEP_FIXED)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    # every Lightning log line is printed once (Lightning's handler, not Hydra's as well)
+    assert (cli.stdout + cli.stderr).count("`Trainer.fit` stopped") == 6
+    cli_dir = next((tmp_path / "multirun").iterdir())
+    nb_dir = sweep(SWEEP_GRID, SWEEP_FIXED, output_dir=tmp_path / "notebook")
+    assert sorted(p.name for p in nb_dir.iterdir()) == [str(i) for i in range(6)]
+    for num in range(6):  # the same recorded overrides, job by job
+        a = json.loads((cli_dir / str(num) / "metrics.json").read_text())
+        b = json.loads((nb_dir / str(num) / "metrics.json").read_text())
+        assert sorted(a["overrides"]) == sorted(b["overrides"])
+        assert "head.loss_type=" + SWEEP_GRID["head.loss_type"][num // 3] in b["overrides"]
+    results = [compare([d], metrics=["test/ndcg@10", "test/recall@10"], baseline="bce",
+                       progress=False) for d in (cli_dir, nb_dir)]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(results[0].summary, results[1].summary)
+    for m in ("test/ndcg@10", "test/recall@10"):
+        pd.testing.assert_frame_equal(results[0].paired[m], results[1].paired[m])
+    assert results[0].markdown == results[1].markdown
+    assert results[0].group_by == ["head.loss_type"] and results[0].paired["test/ndcg@10"][
+        "n"].tolist() == [3]
+
+
+def test_wandb_config_matches_config_yaml_and_compare_logs_beside_the_sweep(
+        tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from causalrec.experiment.api import compose, sweep
+    from causalrec.experiment.compare import main
+    from causalrec.experiment.loggers import build_loggers
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.chdir(tmp_path)
+    # the config W&B receives is the resolved config that config.yaml records (+ its hash)
+    cfg = compose(["logger=wandb", f"paths.run_dir={tmp_path / 'solo'}"])
+    loggers = build_loggers(cfg)
+    import wandb
+
+    try:
+        logged = dict(loggers[0].experiment.config.as_dict())
+    finally:
+        wandb.finish()
+    assert logged.pop("config_hash") and logged == OmegaConf.to_container(cfg, resolve=True)
+    assert cfg.logger.wandb.name == "solo"
+    # a sweep's runs record the group and name W&B shows in their config.yaml
+    fixed = [o for o in SWEEP_FIXED if not o.startswith("logger=")] + ["logger=wandb"]
+    sweep_dir = sweep({"head.loss_type": ["bce", "mse"]}, [*fixed, "seed=0"],
+                      output_dir=tmp_path / "sw")
+    for num in ("0", "1"):
+        saved = OmegaConf.load(sweep_dir / num / "config.yaml")
+        assert saved.logger.wandb.group == "sw" and saved.logger.wandb.name == num
+        run = next((sweep_dir / num / "wandb").glob("offline-run-*"))
+        assert b"sw" in b"".join(p.read_bytes() for p in run.glob("run-*.wandb"))
+    assert main([str(sweep_dir), "--baseline", "bce", "--wandb"]) == 0
+    wandb.teardown()  # the W&B service writes asynchronously: wait for it, as the CLI's exit does
+    runs = list((sweep_dir / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, "the comparison's W&B run lives beside the sweep"
+    assert not (tmp_path / "wandb").exists(), "nothing written into ./wandb of the CWD"
+    log = b"".join(p.read_bytes() for p in runs[0].glob("run-*.wandb"))
+    assert b"compare" in log and b"paired/test/ndcg@10" in log and b"sw" in log
+
+
+def test_text_encoder_respects_the_trainers_progress_bar_setting(tmp_path):
+    small = ["dataset=synthetic", "encoder=minilm", "encoder.cache_dir=null", "logger=none",
+             "trainer.max_epochs=1", "dataset.source.n_users=60", "dataset.source.n_items=40",
+             "dataset.source.per_user=5", "encoder.batch_size=4"]
+    quiet = _cli(tmp_path, *small, "trainer.enable_progress_bar=false")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "Loading weights" not in quiet.stderr and "encoding item texts" not in quiet.stderr
+    loud = _cli(tmp_path, *small, "trainer.enable_progress_bar=true")
+    assert loud.returncode == 0, loud.stderr[-2000:]
+    assert "encoding item texts" in loud.stderr
+
+
+def test_make_lab_allows_root_only_for_root():
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-C", str(root), "lab"], capture_output=True,
+                         text=True, timeout=60)
+    line = next(ln for ln in out.stdout.splitlines() if "jupyter lab" in ln)
+    assert ("--allow-root" in line) == (os.geteuid() == 0)
+    if os.geteuid() == 0 and shutil.which("runuser"):
+        user = subprocess.run(["runuser", "-u", "nobody", "--", "make", "-n", "-C", str(root),
+                               "lab"], capture_output=True, text=True, timeout=60)
+        line = next(ln for ln in user.stdout.splitlines() if "jupyter lab" in ln)
+        assert "--allow-root" not in line
