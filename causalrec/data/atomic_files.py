@@ -112,8 +112,10 @@ def _parse_float(s: pd.Series, src: str, name: str) -> np.ndarray:
     """A ``float`` field: numbers, empty (or ``nan``) for missing; anything else, and
     numbers that are infinite or overflow float64 (a 400-digit number), is an error."""
     v = pd.to_numeric(s.replace("", np.nan), errors="coerce").to_numpy(dtype=np.float64)
-    missing = (s == "") | s.str.strip().str.lower().isin(["nan", "na"])
-    bad = np.isnan(v) & ~missing.to_numpy()
+    bad = np.isnan(v)
+    if bad.any():  # empty, "nan" and "na" are missing values; anything else is an error
+        at = s[bad]
+        bad[bad] = ~((at == "") | at.str.strip().str.lower().isin(["nan", "na"])).to_numpy()
     if bad.any():
         raise DataValidationError(
             f"{int(bad.sum())} values are not numbers (e.g. {s[bad].iloc[:3].tolist()})",
