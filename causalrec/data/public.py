@@ -151,7 +151,8 @@ def read_triples(path: Path, values: tuple[int, int]) -> pd.DataFrame:
     """Tab-separated ``user<TAB>item<TAB>rating`` lines (Yahoo! R3), strictly."""
     try:
         raw = pd.read_csv(path, sep="\t", header=None, names=[0, 1, 2, 3], dtype=str,
-                          keep_default_na=False, skip_blank_lines=True, engine="python")
+                          keep_default_na=False, skip_blank_lines=True, engine="python"
+                          ).fillna("")
     except (ValueError, UnicodeDecodeError) as err:
         raise DataValidationError(f"cannot read: {err}", source=str(path)) from err
     if len(raw) == 0:
@@ -219,7 +220,7 @@ def _kuairec_file(path: Path, policy: str) -> pd.DataFrame:
                                       source=str(path), column=col,
                                       lines=np.flatnonzero(bad) + 2)
     ts = pd.to_numeric(df["timestamp"], errors="coerce").to_numpy(dtype=np.float64,
-                                                                    na_value=np.nan)
+                                                                    na_value=np.nan).copy()
     miss = np.isnan(ts)
     if miss.any():  # some rows lack a time: midnight of their date where there is one
         day = pd.to_numeric(df.loc[miss, "date"], errors="coerce").astype("Int64").astype(str)

@@ -65,3 +65,48 @@ def test_template_with_unknown_field_is_a_clear_error(ml_split):
         build_text_views(split.train, {"item": "{title} by {director}"})
     with pytest.raises(crd.DataValidationError, match="unknown text template keys"):
         TextTemplates.from_config({"itme": "{title}"})
+
+
+def test_reviews_are_the_latest_training_reviews_of_the_user_and_the_item():
+    df = pd.DataFrame({"user": np.array([0, 0, 0, 0, 1, 1], np.int64),
+                       "item": np.array([0, 1, 2, 0, 2, 1], np.int64),
+                       "timestamp": [1.0, 4.0, 3.0, 2.0, 5.0, 6.0],
+                       "text": ["first", "fourth", None, "second", "   ", "b-late"]})
+    data = crd.InteractionData(df, 3, 3, item_features=pd.DataFrame({"title": list("ABC")}))
+    t = TextTemplates(user="{reviews} ({n_reviews})", item="{title}: {reviews}",
+                      review_items=2, review_separator=" / ")
+    users, items = build_text_views(data, t)
+    # most recent first, at most 2, blank and missing reviews skipped
+    assert users == ["fourth / second (3)", "b-late (1)", "none (0)"]
+    assert items == ["A: second / first", "B: b-late / fourth", "C: none"]
+    with pytest.raises(crd.DataValidationError, match="no 'text' column"):
+        build_text_views(data.with_interactions(df.drop(columns="text")), t)
+
+
+def test_template_versions_without_reviews_are_unchanged():
+    # the versions before reviews existed: embedding caches keyed on them stay valid
+    assert TextTemplates().version() == "text-v1-cb5105b749f0"
+    assert TextTemplates(item="{title}", user="{history}", history_items=3).version() == \
+        "text-v1-f75ce87be091"
+    with_reviews = TextTemplates(user="{reviews}")
+    assert with_reviews.version() != TextTemplates(user="{reviews}", review_items=2).version()
+
+
+def test_datamodule_user_text_never_holds_a_validation_or_test_review():
+    df = pd.DataFrame({"uid": np.repeat([f"u{k}" for k in range(6)], 5),
+                       "iid": [f"i{(k * 3 + j) % 9}" for k in range(6) for j in range(5)],
+                       "t": np.tile(np.arange(5.0), 6) + np.repeat(np.arange(6.0), 5) * 10,
+                       "click": 1})
+    df["review"] = [f"r{n}" for n in range(len(df))]
+    data = crd.InteractionData.from_frame(df, user="uid", item="iid", label="click",
+                                          timestamp="t", text="review")
+    dm = crd.CausalRecDataModule(data, split={"protocol": "temporal"}, sampling="pointwise")
+    dm.setup()
+    for u in range(6):
+        # temporal split: reviews 3, 4 of each user are validation / test; 0-2 are training
+        assert dm.train_data.user_text[u] == f"Recent reviews: r{5 * u + 2} | r{5 * u + 1} | " \
+                                             f"r{5 * u}"
+    held = set(dm.split.valid.interactions["text"]) | set(dm.split.test.interactions["text"])
+    assert held == {f"r{5 * u + k}" for u in range(6) for k in (3, 4)}
+    for text in dm.train_data.user_text:
+        assert set(text.removeprefix("Recent reviews: ").split(" | ")).isdisjoint(held)
