@@ -156,18 +156,14 @@ fig.tight_layout()
 # record (the resolved config plus the best checkpoint); we rank all items for every test user.
 
 # %%
-import torch
-
 counts = {}
 for name, overrides in MODELS.items():
     # rebuild the trained model from its run record (config + best checkpoint)
     _, dm, module = cr.experiment.load_model(OUT / "quickstart" / overrides[0].split("=")[1])
-    seen = (dm.split.train.csr() + dm.split.valid.csr()).toarray() > 0
-    users = torch.as_tensor(np.flatnonzero(dm.split.test.csr().getnnz(axis=1) > 0))
-    with torch.no_grad():
-        scores = module.head.full_scores(users).masked_fill(torch.from_numpy(seen[users]),
-                                                            -torch.inf)
-    top = scores.topk(10, dim=1).indices.reshape(-1).numpy()
+    # the one evaluation loop; return_topk gives each test user's top-10 (seen items masked)
+    metrics, topk = cr.evaluation.evaluate(module.head, dm.split, ks=[10], metrics=["ndcg"],
+                                           return_topk=True)
+    top = np.concatenate(list(topk.values()))
     counts[name] = np.bincount(top, minlength=dm.n_items)
 train_pop = dm.train_data.item_popularity()
 

@@ -133,7 +133,7 @@ def extract_members(archive: Path, artefact: Artefact, dest: Path, progress=None
     return files
 
 
-def fetch(artefact: Artefact, force: bool = False, quiet: bool = False) -> Path:
+def fetch_artefact(artefact: Artefact, force: bool = False, quiet: bool = False) -> Path:
     """Make sure ``<cache>/<artefact.name>`` holds the verified files; return that folder."""
 
     final = cache_root() / artefact.name

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic_files import AtomicTable, read_atomic
-from .fetcher import Artefact, fetch
+from .fetcher import Artefact, fetch_artefact
 from .recbole_dataset import from_atomic_tables
 from .schema import DataValidationError, InteractionData
 from .text_views import TextTemplates, item_texts
@@ -133,7 +133,7 @@ def load_ml100k(path: str | os.PathLike | None = None, threshold: float | None =
         quiet: no progress bar when fetching.
     """
     if path is None:
-        folder = fetch(ARTEFACT, quiet=quiet)
+        folder = fetch_artefact(ARTEFACT, quiet=quiet)
         grouplens = False
     else:
         folder = Path(path).expanduser()

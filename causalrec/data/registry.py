@@ -109,12 +109,12 @@ def load_memory(key: str):
 
 def fetch(name: str, force: bool = False, quiet: bool = False):
     """Fetch a dataset's artefact into the cache (no-op for generated datasets)."""
-    from .fetcher import fetch as _fetch
+    from .fetcher import fetch_artefact
 
     art = entry(name).resolve_artefact()
     if art is None:
         return None
-    return _fetch(art, force=force, quiet=quiet)
+    return fetch_artefact(art, force=force, quiet=quiet)
 
 
 def info(name: str) -> dict:

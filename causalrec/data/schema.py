@@ -15,6 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: the ``policy`` value of rows logged by a randomized policy (uniformly random exposure, the
+#: intervened set of RecBole-Debias, the randomized tests of Coat / Yahoo! R3, KuaiRec's fully
+#: observed matrix): the one word splits, heads and loaders use for them
+RANDOMIZED = "random"
+
 REQUIRED_COLUMNS = ("user", "item")
 #: optional columns and the dtype kind they must have ("f" float, "i" integer, "b" bool)
 OPTIONAL_COLUMNS = {
@@ -87,13 +92,13 @@ def _is_int_value(v) -> bool:
 def _check_integer_column(s: pd.Series, src: str, col: str) -> None:
     """``user`` / ``item`` / ``position``: an integer dtype, with specific errors for missing
     values, fractions and non-numbers (each naming the rows at fault)."""
-    if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return
-    missing = s.isna().to_numpy()
+    missing = s.isna().to_numpy(dtype=bool)  # NaN, None and pandas' <NA> (nullable Int64)
     if missing.any():
         raise DataValidationError(
             f"{int(missing.sum())} missing values (NaN/None); every row needs an integer {col}",
             source=src, column=col, rows=_example_rows(missing))
+    if pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return
     if pd.api.types.is_float_dtype(s):
         v = s.to_numpy(dtype=float)
         bad = ~np.isfinite(v) | (v != np.round(v))

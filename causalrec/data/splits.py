@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import DataValidationError, InteractionData
+from .schema import RANDOMIZED, DataValidationError, InteractionData
 
 
 @dataclass(eq=False)
@@ -164,11 +164,11 @@ def temporal_split(data: InteractionData, seed: int = 0, mode: str = "valid_and_
     return _assemble(data, part, "temporal")
 
 
-def random_exposure_split(data: InteractionData, seed: int = 0, uniform_policy: str = "random",
+def random_exposure_split(data: InteractionData, seed: int = 0, randomized_policy: str = RANDOMIZED,
                           valid_ratio: float = 0.5, train_ratio: float = 0.0) -> Split:
     """Test on uniform-random exposure logs.
 
-    Rows logged by ``uniform_policy`` (column ``policy``) are shuffled; a ``train_ratio``
+    Rows logged by the randomized policy (column ``policy`` == ``randomized_policy``) are shuffled; a ``train_ratio``
     share joins training, the rest is cut ``valid_ratio`` : (1 - ``valid_ratio``) into
     validation and test. Every other row (the biased policies' logs) is training data.
     """
@@ -177,9 +177,9 @@ def random_exposure_split(data: InteractionData, seed: int = 0, uniform_policy: 
         raise DataValidationError("the random_exposure protocol needs a 'policy' column naming "
                                   "the logging policy of each row", source=data.source,
                                   column="policy")
-    uniform = (df["policy"].astype(str) == uniform_policy).to_numpy()
+    uniform = (df["policy"].astype(str) == randomized_policy).to_numpy()
     if not uniform.any():
-        raise DataValidationError(f"no rows logged by the uniform policy {uniform_policy!r} "
+        raise DataValidationError(f"no rows logged by the randomized policy {randomized_policy!r} "
                                   f"(policies: {sorted(df['policy'].astype(str).unique())})",
                                   source=data.source, column="policy")
     if uniform.all() and train_ratio <= 0:
@@ -224,7 +224,8 @@ def intervened_split(data: InteractionData, seed: int = 0, pool_ratio: float = 0
        ``ratios[1]``, test ``ratios[2]`` (RecBole's counting rule over the shuffled set).
 
     On ml-100k this keeps 50,000 + 24,817 = 74,817 interactions, the total RecBole-Debias
-    reports. Every split carries a ``policy`` column: ``"normal"`` or ``"intervened"``.
+    reports. Every split carries a ``policy`` column: ``"normal"`` or ``"random"`` (the
+    intervened set, marked with :data:`~causalrec.data.schema.RANDOMIZED`).
     """
     r = _normalise(ratios, data.source)
     if not (0 < pool_ratio < 1 and 0 < intervened_share <= 1):
@@ -250,7 +251,7 @@ def intervened_split(data: InteractionData, seed: int = 0, pool_ratio: float = 0
     part[chosen[counts[0]:counts[0] + counts[1]]] = 1
     part[chosen[counts[0] + counts[1]:]] = 2
     policy = np.full(n, "normal", dtype=object)
-    policy[chosen] = "intervened"
+    policy[chosen] = RANDOMIZED  # the intervened set: the one randomized-row marker
     tagged = data.with_interactions(data.interactions.assign(policy=policy), meta=dict(data.meta))
     return _assemble(data, part, "intervened", source=tagged)
 

@@ -125,7 +125,8 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, floa
     return metrics
 
 
-def format_table(metrics: dict[str, float]) -> str:
+def metrics_table(metrics: dict[str, float]) -> str:
+    """The run's test metrics (or validation metrics when there is no test) as a text table."""
     keys = sorted(k for k in metrics if "/" in k and not k.startswith(("train/", "best_")))
     if any(k.startswith("test/") for k in keys):  # the full record has val/* too
         keys = [k for k in keys if k.startswith("test/")]
@@ -163,7 +164,7 @@ def _hydra_main():
             log.error("job failed (%s: %s); error.json written in %s", type(exc).__name__, exc,
                       run_dir_of(cfg))
             return None
-        print(format_table(metrics))
+        print(metrics_table(metrics))
         print(f"run record: {run_dir_of(cfg) / 'metrics.json'}")
         # sweepers (Optuna) optimise the validation metric, never a test metric
         monitor = OmegaConf.select(cfg, "model.monitor")

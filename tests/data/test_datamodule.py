@@ -151,7 +151,7 @@ def test_train_rows_exposed_keeps_only_observed_outcomes():
     from causalrec.sim import load_synthetic
 
     data = load_synthetic(n_users=120, n_items=40, per_user=10, seed=3)
-    split = {"protocol": "random_exposure", "uniform_policy": "random", "valid_ratio": 0.5}
+    split = {"protocol": "random_exposure", "randomized_policy": "random", "valid_ratio": 0.5}
 
     def rows(mode):
         dm = CausalRecDataModule(data, split=split, sampling="pointwise", negatives=0,

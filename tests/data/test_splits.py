@@ -107,10 +107,10 @@ def test_intervened_protocol_on_ml100k(ml):
     split = crd.make_split(ml, "intervened", seed=0)
     tr, va, te = parts(split)
     assert len(tr) + len(va) + len(te) == 74_817  # RecBole-Debias' reported total
-    assert tr["policy"].value_counts().to_dict() == {"normal": 50_000, "intervened": 6_205}
+    assert tr["policy"].value_counts().to_dict() == {"normal": 50_000, "random": 6_205}
     assert (len(va), len(te)) == (6_204, 12_408)
-    assert (va["policy"] == "intervened").all() and (te["policy"] == "intervened").all()
-    inter = pd.concat([tr[tr.policy == "intervened"], va, te])
+    assert (va["policy"] == "random").all() and (te["policy"] == "random").all()
+    inter = pd.concat([tr[tr.policy == "random"], va, te])
     # inverse-popularity resampling flattens item exposure: the most popular item's share of
     # the intervened set is far below its share of the data, rare items are almost all kept
     pop = np.bincount(ml.interactions["item"], minlength=ml.n_items)
