@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .fetcher import Artefact, fetch
+from .fetcher import Artefact, fetch_artefact
 from .schema import DataValidationError, InteractionData
 
 _ROOT = "obp/dataset/obd"
@@ -108,7 +108,7 @@ def load_obd(policy: str = "random", campaign: str = "all", quiet: bool = False,
     if campaign not in CAMPAIGNS:
         raise DataValidationError(f"OBD campaign must be one of {CAMPAIGNS}, got {campaign!r}",
                                   column="campaign")
-    folder = Path(path).expanduser() if path is not None else fetch(ARTEFACT, quiet=quiet)
+    folder = Path(path).expanduser() if path is not None else fetch_artefact(ARTEFACT, quiet=quiet)
     logs, contexts = zip(*(_read_log(folder, p, campaign) for p in policies))
     log = pd.concat(logs, ignore_index=True)
     source = ", ".join(lg.attrs["source"] for lg in logs)

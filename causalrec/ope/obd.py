@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from causalrec.data.fetcher import Artefact, fetch
+from causalrec.data.fetcher import Artefact, fetch_artefact
 from causalrec.data.schema import DataValidationError, InteractionData
 from causalrec.ope.feedback import LoggedFeedback
 from causalrec.ope.policies import bernoulli_ts_action_dist, uniform_policy
@@ -48,7 +48,7 @@ def obd_bts_prior(campaign: str = "all", quiet: bool = True) -> tuple[np.ndarray
     import yaml
 
     campaign = _campaign(campaign)
-    folder = fetch(PRIOR_ARTEFACT, quiet=quiet)
+    folder = fetch_artefact(PRIOR_ARTEFACT, quiet=quiet)
     prior = yaml.safe_load((folder / "prior_bts.yaml").read_text())
     alpha = np.asarray(prior[campaign]["alpha"], dtype=np.float64)
     beta = np.asarray(prior[campaign]["beta"], dtype=np.float64)
