@@ -12,7 +12,6 @@ users known only by text are scored through the encoders' user overrides
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 from collections.abc import Sequence
 
@@ -22,8 +21,8 @@ import torch
 
 from ..encoders.base import Encoder
 from .artefacts import read_inference, seen_matrix
-from .foldin import fold_in
 from .topk import FaissIndex, exact_topk, recall_at_k
+from .updates import Updates
 
 OBJECTIVES = ("score", "outcome", "uplift")
 
@@ -39,7 +38,7 @@ def top_level_encoders(head) -> list[tuple[str, Encoder]]:
     return found
 
 
-class Recommender:
+class Recommender(Updates):
     """Recommendations from a trained encoder + head.
 
     Args:
@@ -75,6 +74,12 @@ class Recommender:
         self.chunk = int(chunk)
         self.fold_in_options = dict(fold_in or {})
         self.index: FaissIndex | None = None
+        from ..heads.base import Head
+
+        #: plain dot-product heads score u @ V.T: V is computed once, not per batch
+        self.dot_product = (type(self.head).full_scores is Head.full_scores
+                            and len(self.encoders) == 1)
+        self._item_matrix: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -90,6 +95,10 @@ class Recommender:
         dataset, no data files and no text."""
         art = read_inference(run_dir)
         return cls(art["module"], art["train_data"], seen=art["seen"], **kwargs)
+
+    def refresh(self) -> None:
+        """Forget the kept item matrix and index (after the module's weights changed)."""
+        self._item_matrix, self.index = None, None
 
     @property
     def n_items(self) -> int:
@@ -128,18 +137,6 @@ class Recommender:
         return [self._seen_changed[u] if u in self._seen_changed
                 else s.indices[s.indptr[u]:s.indptr[u + 1]] for u in np.asarray(users).tolist()]
 
-    def history(self, user: int) -> list[int]:
-        """A user's positive training items, oldest first, with updates applied."""
-        if user not in self._history:
-            df = self._train_data.interactions
-            rows = df[df["user"].to_numpy() == user]
-            if self._train_data.target_column == "label":
-                rows = rows[rows["label"].to_numpy() > 0]
-            if "timestamp" in rows.columns:
-                rows = rows.sort_values("timestamp", kind="stable")
-            self._history[user] = rows["item"].astype(int).tolist()
-        return self._history[user]
-
     # ------------------------------------------------------------------ scoring
     @contextlib.contextmanager
     def _overrides(self, users: torch.Tensor, extra: dict[int, list[torch.Tensor]] | None = None):
@@ -170,6 +167,8 @@ class Recommender:
                     return chunked_full(head.effect, users, self.n_items)
                 if objective == "outcome" and hasattr(head, "outcome"):
                     return chunked_full(lambda u, i: head.outcome(u, i, 1), users, self.n_items)
+                if self.dot_product:  # Head.full_scores with the item matrix kept
+                    return self.encoders[0].encode_users(users) @ self.item_vectors().T
                 return head.full_scores(users)
             except IndexError as exc:
                 if extra and int(users.max()) >= self.n_users:
@@ -199,7 +198,7 @@ class Recommender:
                 q = self.encoders[0].encode_users(users)
             return self.index.search(q, k, exclude(users.numpy()) if exclude else None)
         return exact_topk(lambda u: self._scores(u, objective), users, k, exclude, allowed,
-                          self.chunk)
+                          self._chunk())
 
     def recommend(self, users, k: int = 10, exclude_seen: bool = True, candidates=None,
                   objective: str = "score", approximate: bool = False) -> pd.DataFrame:
@@ -234,6 +233,11 @@ class Recommender:
             "rank": np.tile(np.arange(1, k + 1), len(s))[ok.ravel()],
             "item": self.item_ids[i[ok]], "score": s[ok].astype(np.float64)})
 
+    def _chunk(self) -> int:
+        """Users per exact-top-K chunk: ``chunk``, fewer when a chunk's score matrix would
+        pass 2**25 entries (128 MiB of float32)."""
+        return max(1, min(self.chunk, (1 << 25) // max(self.n_items, 1)))
+
     # ------------------------------------------------------------------ text users
     def text_rows(self, texts: Sequence[str], users: np.ndarray | None = None
                   ) -> list[list[torch.Tensor]]:
@@ -266,7 +270,7 @@ class Recommender:
             allowed[torch.from_numpy(self.item_index(candidates))] = True
             k = self._check_k(k, int(allowed.sum()))
         scores, items = exact_topk(lambda u: self._scores(u, objective, virtual), users, k,
-                                   None, allowed, self.chunk)
+                                   None, allowed, self._chunk())
         labels = list(range(len(rows))) if labels is None else list(labels)
         return self._frame(labels, scores, items)
 
@@ -279,8 +283,11 @@ class Recommender:
 
     # ------------------------------------------------------------------ items
     def item_vectors(self) -> torch.Tensor:
-        with torch.no_grad():
-            return self.encoders[0].all_items()
+        """Item representations ``[n_items, dim]`` under the first encoder (kept)."""
+        if self._item_matrix is None:
+            with torch.no_grad():
+                self._item_matrix = self.encoders[0].all_items().detach()
+        return self._item_matrix
 
     def similar_items(self, items, k: int = 10) -> pd.DataFrame:
         """The ``k`` items most similar to each given item (cosine of item representations
@@ -297,10 +304,8 @@ class Recommender:
     # ------------------------------------------------------------------ approximate top-K
     def build_index(self, kind: str = "hnsw", **params) -> FaissIndex:
         """A faiss index over the item vectors (dot-product heads only)."""
-        from ..heads.base import Head
-
         head = type(self.head)
-        if head.full_scores is not Head.full_scores or len(self.encoders) != 1:
+        if not self.dot_product:
             raise ValueError(f"{head.__name__} does not score by a dot product of user and "
                              "item vectors; an approximate index cannot rank for it")
         self.index = FaissIndex(self.item_vectors(), kind=kind, **params)
@@ -311,89 +316,6 @@ class Recommender:
         idx = self.user_index(users)
         exact = self.topk_indices(idx, k)[1]
         return recall_at_k(self.topk_indices(idx, k, approximate=True)[1], exact)
-
-    # ------------------------------------------------------------------ updates
-    def update(self, user, new_items=None, new_text: str | None = None, remove_items=None,
-               seed: int = 0) -> None:
-        """Fold new interactions and/or new text into a known user without retraining.
-
-        Text users (``users: text``, hybrid) are re-encoded from ``new_text``; history
-        users (``users: history``, sequence) are recomputed from their history with
-        ``new_items`` appended (``remove_items`` taken out); ID users (and the hybrid) get
-        a fold-in (:func:`~causalrec.recommend.foldin.fold_in`). New items become seen.
-        """
-        u = int(self.user_index([user])[0])
-        add = self.item_index(new_items) if new_items is not None else np.zeros(0, np.int64)
-        drop = self.item_index(remove_items) if remove_items is not None else np.zeros(0, np.int64)
-        if new_text is not None:
-            rows = self.text_rows([new_text], users=np.array([u]))[0]  # validates the text
-        else:
-            rows = [r.cpu() for r in self._current_rows(u)]
-        hist = [i for i in self.history(u) if i not in set(drop.tolist())] + [
-            i for i in add.tolist() if i not in set(self.history(u))]
-        if len(add) or len(drop):
-            free = []
-            for e, enc in enumerate(self.encoders):
-                rep = enc.users_from_items([hist])
-                if rep is not None:
-                    rows[e] = rep[0].float().cpu()
-                elif enc.folds_in_users:
-                    free.append(e)
-            if free:
-                new = fold_in(self.head, [self.encoders[e] for e in free], u,
-                              [rows[e] for e in free], np.asarray(hist), self.n_items,
-                              seed=seed, **self.fold_in_options)
-                for e, r in zip(free, new, strict=True):
-                    rows[e] = r
-        self._history[u] = hist
-        seen = set(self.seen_items([u])[0].tolist()) - set(drop.tolist()) | set(add.tolist())
-        self._seen_changed[u] = np.asarray(sorted(seen), dtype=np.int64)
-        self._rows[u] = rows
-
-    def _current_rows(self, u: int) -> list[torch.Tensor]:
-        if u in self._rows:
-            return list(self._rows[u])
-        one = torch.tensor([u])
-        with torch.no_grad():
-            return [enc.encode_users(one)[0].float() for enc in self.encoders]
-
-    def reset(self, user) -> None:
-        """Undo every update of ``user``: back to the trained representation and seen set."""
-        u = int(self.user_index([user])[0])
-        for store in (self._rows, self._seen_changed, self._history):
-            store.pop(u, None)
-
-    def add_items(self, texts: Sequence[str], ids: Sequence) -> None:
-        """Add items described by ``texts`` under raw ``ids`` (text and hybrid encoders)."""
-        ids = [str(i) for i in ids]
-        if isinstance(texts, str) or len(list(texts)) != len(ids) or not ids:
-            raise ValueError(f"add_items needs one text per id and at least one item; got "
-                             f"{0 if isinstance(texts, str) else len(list(texts))} texts for "
-                             f"{len(ids)} ids")
-        taken = [i for i in ids if i in self._item_pos] + [
-            i for n, i in enumerate(ids) if i in ids[:n]]
-        if taken:
-            raise ValueError(f"item ids {taken[:5]} already exist or repeat")
-        head = copy.deepcopy(self.head)  # extend a copy; keep it only if it scores
-        for _, enc in top_level_encoders(head):
-            enc.extend_items(list(texts))
-        head.n_items = head.n_items + len(ids)
-        try:
-            with torch.no_grad():
-                probe = head.full_scores(torch.tensor([0]))
-            if probe.shape[-1] != head.n_items:
-                raise RuntimeError(f"scores have {probe.shape[-1]} columns")
-        except (RuntimeError, IndexError) as exc:
-            raise ValueError(f"{type(self.head).__name__} cannot score new items "
-                             f"(item-indexed parameters of its own): {exc}") from exc
-        self.module.head = self.head = head
-        self.module.encoder = head.encoder
-        self.encoders = [enc for _, enc in top_level_encoders(head)]
-        for i in ids:
-            self._item_pos[i] = len(self.item_ids)
-            self.item_ids = np.append(self.item_ids, np.array([i], dtype=object))
-        self._seen.resize((self.n_users, self.n_items))
-        self.index = None
 
 
 def _labels(labels) -> np.ndarray:

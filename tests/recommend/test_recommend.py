@@ -28,7 +28,10 @@ def test_recommend_returns_exactly_the_evaluated_top_k(model, request):
     got = _lists(rec.recommend(raw, k=10, exclude_seen=True))
     for u, r in zip(users, raw, strict=True):
         assert got[r] == list(rec.item_ids[topk[u][:10]]), r
-    # and the scores are the head's own
+    # and the scores are the head's own, bit for bit
+    with torch.no_grad():
+        some = torch.as_tensor(users[:50])
+        assert torch.equal(rec.full_scores(some), module.head.full_scores(some))
     frame = rec.recommend(raw[:3], k=5)
     with torch.no_grad():
         full = module.head.full_scores(torch.as_tensor(users[:3]))
