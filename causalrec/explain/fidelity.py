@@ -29,15 +29,17 @@ METHODS = ("counterfactual", "nearest_neighbour")
 
 def fidelity(recommender, pairs: Sequence[tuple], k: int = 10, *,
              item_topic: np.ndarray | None = None, max_size: int | None = None,
+             orders: tuple = ("support",), sufficient: bool = False,
              seed: int = 0) -> pd.DataFrame:
     """One row per (user, item) pair: for both methods the explanation size, ``pn``, ``ps``
     (1/0; NaN where the counterfactual search found nothing) and, with ``item_topic``
-    (indexed like the recommender's items), ``true_share``."""
+    (indexed like the recommender's items), ``true_share``. ``orders`` and ``sufficient``
+    configure the counterfactual search (:func:`counterfactual_history`)."""
     rows = []
     for user, item in pairs:
         prober = Prober(recommender, user, seed)
         cf = counterfactual_history(recommender, user, item, k, max_size=max_size, seed=seed,
-                                    prober=prober)
+                                    orders=orders, sufficient=sufficient, prober=prober)
         i = int(recommender.item_index([item])[0])
         row = {"user": str(user), "item": str(item), "found": cf.found,
                "history": len(prober.history)}
@@ -53,7 +55,9 @@ def fidelity(recommender, pairs: Sequence[tuple], k: int = 10, *,
                     prober.rank_without(s, i) > k
                 row[f"{name}_size"] = len(s)
                 row[f"{name}_pn"] = float(pn)
-                row[f"{name}_ps"] = float(sufficiency(prober, s, i, k))
+                known = cf.sufficient if name == "counterfactual" else None
+                row[f"{name}_ps"] = float(sufficiency(prober, s, i, k) if known is None
+                                          else known)
                 if item_topic is not None:
                     row[f"{name}_true_share"] = float(np.mean(topic[np.asarray(s)] == topic[i]))
         rows.append(row)

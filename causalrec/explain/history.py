@@ -51,6 +51,7 @@ class HistoryExplanation:
     rank_before: int = 0
     rank_after: int | None = None
     probes: int = 0
+    sufficient: bool | None = None
 
     @property
     def size(self) -> int | None:
@@ -77,24 +78,14 @@ class Prober:
         self.seen = np.asarray(rec.seen_items([self.u])[0], dtype=np.int64)
         self.probes = 0
 
-    def scores(self, remove: np.ndarray | None = None, steps: int | None = None
-               ) -> torch.Tensor:
+    def scores(self, remove: np.ndarray | None = None) -> torch.Tensor:
         """The user's scores over the catalogue (original seen items at -inf) after
-        removing ``remove`` (history indices) through the Recommender's update; ``steps``
-        shortens its fold-in schedule (a quick probe)."""
+        removing ``remove`` (history indices) through the Recommender's update."""
         rec = self.rec
-        options = rec.fold_in_options
         if remove is not None and len(remove):
             self.probes += 1
-            saved = dict(options)
-            if steps is not None:
-                options["steps"] = int(steps)
-            try:
-                rec.update(self.user, remove_items=list(rec.item_ids[np.asarray(remove)]),
-                           seed=self.seed)
-            finally:
-                options.clear()
-                options.update(saved)
+            rec.update(self.user, remove_items=list(rec.item_ids[np.asarray(remove)]),
+                       seed=self.seed)
         try:
             s = rec.full_scores(torch.tensor([self.u]))[0].detach().clone().float()
         finally:
@@ -107,8 +98,8 @@ class Prober:
     def rank(scores: torch.Tensor, item: int) -> int:
         return int((scores > scores[item]).sum()) + 1
 
-    def rank_without(self, remove, item: int, steps: int | None = None) -> int:
-        return self.rank(self.scores(np.asarray(remove, dtype=np.int64), steps), item)
+    def rank_without(self, remove, item: int) -> int:
+        return self.rank(self.scores(np.asarray(remove, dtype=np.int64)), item)
 
     def rank_with_only(self, keep, item: int) -> int:
         keep = set(np.asarray(keep).tolist())
@@ -146,43 +137,75 @@ def support_order(rec, history: np.ndarray, item: int, scores: torch.Tensor,
     return history[np.argsort(-support.numpy(), kind="stable")]
 
 
+ORDERS = ("support", "similarity")
+
+
+def similarity_order(rec, history: np.ndarray, item: int) -> np.ndarray:
+    """History items by decreasing cosine similarity to ``item`` (the "because you liked"
+    order)."""
+    q = torch.nn.functional.normalize(rec.item_vectors().detach().float(), dim=-1)
+    sims = (q[torch.from_numpy(history)] @ q[item]).numpy()
+    return history[np.argsort(-sims, kind="stable")]
+
+
 def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None = None,
-                           prune: bool = True, seed: int = 0, search_steps: int | None = None,
+                           prune: bool = True, orders: tuple = ("support",),
+                           sufficient: bool = False, seed: int = 0,
                            prober: Prober | None = None) -> HistoryExplanation:
     """The smallest (irreducible) set of ``user``'s training interactions whose removal
-    drops ``item`` out of the top-``k`` (module docstring). ``max_size`` caps the search
-    (default: the whole history). The search's probes run the fold-in for ``search_steps``
-    steps (``None``: the Recommender's own schedule); the answer is then verified with the
-    Recommender's own update, and the search repeats with full probes if that fails. Raises
-    :class:`ExplanationError` for an unknown user or item, or an item outside the
-    top-``k``."""
+    drops ``item`` out of the top-``k`` (module docstring).
+
+    Args:
+        max_size: the largest set tried (default: the whole history).
+        orders: candidate orders searched (``"support"``, ``"similarity"``); the smallest
+            set over all of them wins (ties: the first order).
+        sufficient: also probe each found set's sufficiency (its items alone keep the item
+            in the top-``k``; CountER's PS) and prefer a set that is both necessary and
+            sufficient, then the smaller one.
+
+    Raises:
+        ExplanationError: unknown user or item, or an item outside the top-``k``.
+    """
     prober = prober or Prober(rec, user, seed)
-    out = _search(rec, prober, user, item, k, max_size, prune, search_steps)
-    if search_steps is not None:
-        r = prober.rank_without(out.indices, int(rec.item_index([item])[0])) \
-            if out.found else 0
-        if r > k:
-            out.rank_after = r
-        else:  # the quick probes misled the search: search again with full ones
-            out = _search(rec, prober, user, item, k, max_size, prune, None)
+    i, scores, rank = check_item_in_topk(prober, item, k)
+    bad = [o for o in orders if o not in ORDERS]
+    if bad or not orders:
+        raise ValueError(f"orders must be a non-empty tuple of {ORDERS}, got {orders!r}")
+    out = HistoryExplanation(str(user), str(item), int(k), rank_before=rank)
+    history = prober.history
+    best = None
+    if len(history):
+        for name in orders:
+            order = (support_order(rec, history, i, scores, k) if name == "support"
+                     else similarity_order(rec, history, i))
+            found = _search(prober, order, i, k, max_size, prune)
+            if found is None:
+                continue
+            chosen, rank_after = found
+            suff = sufficiency(prober, chosen, i, k) if sufficient else False
+            key = (not suff, len(chosen))
+            if best is None or key < best[0]:
+                best = (key, chosen, rank_after, suff)
+    if best is not None:
+        _, chosen, rank_after, suff = best
+        out.indices = [int(c) for c in chosen]
+        out.items = [str(rec.item_ids[c]) for c in chosen]
+        out.found, out.rank_after = True, int(rank_after)
+        out.sufficient = bool(suff) if sufficient else None
     out.probes = prober.probes
     return out
 
 
-def _search(rec, prober: Prober, user, item, k: int, max_size, prune: bool,
-            steps: int | None) -> HistoryExplanation:
-    i, scores, rank = check_item_in_topk(prober, item, k)
-    history = prober.history
-    out = HistoryExplanation(str(user), str(item), int(k), rank_before=rank)
-    if len(history) == 0:
-        return out
-    order = support_order(rec, history, i, scores, k)
+def _search(prober: Prober, order: np.ndarray, i: int, k: int, max_size,
+            prune: bool) -> tuple[list, int] | None:
+    """The shortest dropping prefix of ``order`` (doubling, then bisection), pruned to an
+    irreducible set: ``(items, rank after removal)``, or None."""
     limit = len(order) if max_size is None else min(int(max_size), len(order))
     ranks: dict[int, int] = {}
 
     def drops(m: int) -> bool:
         if m not in ranks:
-            ranks[m] = prober.rank_without(order[:m], i, steps)
+            ranks[m] = prober.rank_without(order[:m], i)
         return ranks[m] > k
 
     lo, hi, m = 0, None, 1
@@ -193,8 +216,7 @@ def _search(rec, prober: Prober, user, item, k: int, max_size, prune: bool,
         lo = m
         m = limit if m < limit and 2 * m > limit else 2 * m
     if hi is None:
-        out.probes = prober.probes
-        return out
+        return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if drops(mid):
@@ -206,13 +228,10 @@ def _search(rec, prober: Prober, user, item, k: int, max_size, prune: bool,
     if prune and len(chosen) > 1:
         for h in list(reversed(chosen)):
             trial = [c for c in chosen if c != h]
-            r = prober.rank_without(trial, i, steps)
+            r = prober.rank_without(trial, i)
             if r > k:
                 chosen, rank_after = trial, r
-    out.indices = [int(c) for c in chosen]
-    out.items = [str(rec.item_ids[c]) for c in chosen]
-    out.found, out.rank_after, out.probes = True, int(rank_after), prober.probes
-    return out
+    return chosen, rank_after
 
 
 def nearest_neighbour_explanation(rec, user, item, size: int = 1) -> list[int]:
@@ -221,9 +240,7 @@ def nearest_neighbour_explanation(rec, user, item, size: int = 1) -> list[int]:
     u = int(rec.user_index([user])[0])
     i = int(rec.item_index([item])[0])
     history = np.asarray(rec.history(u), dtype=np.int64)
-    q = torch.nn.functional.normalize(rec.item_vectors().detach().float(), dim=-1)
-    sims = (q[torch.from_numpy(history)] @ q[i]).numpy()
-    return history[np.argsort(-sims, kind="stable")[:size]].tolist()
+    return similarity_order(rec, history, i)[:size].tolist()
 
 
 def necessity(prober: Prober, explanation, item: int, k: int) -> bool:

@@ -72,7 +72,8 @@ def _texts(data, u: int, i: int) -> tuple[str | None, str | None]:
 
 def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = None,
             graph: Any = None, evidence: Mapping | Callable | None = None,
-            max_size: int | None = None, n_text: int = 3, seed: int = 0) -> Explanation:
+            max_size: int | None = None, orders: tuple = ("support",),
+            sufficient: bool = False, n_text: int = 3, seed: int = 0) -> Explanation:
     """Explain why ``item`` is in ``user``'s top-``k`` (raw ids).
 
     Args:
@@ -82,14 +83,15 @@ def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = N
             the causal part.
         evidence: what describes this user in the network (e.g. ``{"intent": 2}``), or a
             callable ``(user_index, item_index) -> dict``.
-        max_size: the largest history set the counterfactual search tries.
+        max_size, orders, sufficient: the counterfactual search's options
+            (:func:`~causalrec.explain.history.counterfactual_history`).
 
     Raises:
         ExplanationError: unknown user or item, or the item is not in the user's top-``k``.
     """
     prober = Prober(recommender, user, seed)
     hist = counterfactual_history(recommender, user, item, k, max_size=max_size, seed=seed,
-                                  prober=prober)
+                                  orders=orders, sufficient=sufficient, prober=prober)
     u, i = prober.u, int(recommender.item_index([item])[0])
     nn = nearest_neighbour_explanation(recommender, user, item, size=hist.size or 1)
     if data is not None and getattr(data, "n_users", recommender.n_users) != recommender.n_users:

@@ -79,3 +79,31 @@ def test_bad_input(bpr):
         counterfactual_history(rec, user, liked, 3)
     with pytest.raises(ExplanationError, match="k must be an integer"):
         counterfactual_history(rec, user, top["item"].iloc[0], 0)
+
+
+def test_sufficient_search_prefers_necessary_and_sufficient_sets(bpr):
+    rec, _ = bpr
+    k = 5
+    checked = 0
+    for user in rec.user_ids:
+        if checked == 2:
+            break
+        item = rec.recommend([user], k=k)["item"].iloc[0]
+        plain = counterfactual_history(rec, user, item, k)
+        both = counterfactual_history(rec, user, item, k, orders=("support", "similarity"),
+                                      sufficient=True)
+        assert both.found == plain.found or both.found  # a second order can only add sets
+        if not both.found:
+            continue
+        checked += 1
+        assert _rank_after_removal(rec, user, item, both.items) > k
+        u = int(rec.user_index([user])[0])
+        rest = [rec.item_ids[h] for h in rec.history(u) if rec.item_ids[h] not in both.items]
+        kept = _rank_after_removal(rec, user, item, rest) <= k
+        assert both.sufficient == kept
+        if plain.found and not both.sufficient:
+            assert both.size <= plain.size
+    assert checked >= 2
+    with pytest.raises(ValueError, match="orders must be"):
+        counterfactual_history(rec, rec.user_ids[6], rec.recommend([rec.user_ids[6]], k=k)[
+            "item"].iloc[0], k, orders=("random",))
