@@ -26,10 +26,11 @@ def datamodule_for(cfg: DictConfig, data, seed: int):
     return factory(source=data)
 
 
-def fit_on(cfg: DictConfig, data, seed: int = 0, max_epochs: int | None = None):
+def fit_on(cfg: DictConfig, data, seed: int = 0, max_epochs: int | None = None,
+           callbacks: list | None = None):
     """Train ``cfg``'s encoder + head on ``data``; returns ``(module, private)`` where
     ``private`` is the :class:`~causalrec.privacy.engine.PrivateTraining` (None without
-    privacy), holding the spent ε."""
+    privacy), holding the spent ε. ``callbacks``: extra Lightning callbacks (e.g. timers)."""
     import lightning as L
     from hydra.utils import instantiate
 
@@ -42,7 +43,7 @@ def fit_on(cfg: DictConfig, data, seed: int = 0, max_epochs: int | None = None):
     module = build_module(cfg, dm.train_data)
     epochs = int(max_epochs if max_epochs is not None else cfg.trainer.max_epochs)
     private = build_private_training(cfg.get("privacy"), dm, module, max_epochs=epochs, seed=seed)
-    callbacks = [private.callback] if private is not None else []
+    callbacks = list(callbacks or []) + ([private.callback] if private is not None else [])
     trainer = instantiate(cfg.trainer, max_epochs=epochs, callbacks=callbacks, logger=False,
                           enable_checkpointing=False, enable_progress_bar=False,
                           limit_val_batches=0, num_sanity_val_steps=0,
