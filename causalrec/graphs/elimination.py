@@ -21,6 +21,8 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 Factor = tuple[tuple[Hashable, ...], np.ndarray]
+#: joint-table size up to which a multi-factor product is one unplanned einsum
+SMALL_BUCKET = 100_000
 
 
 def _contract(factors: Sequence[Factor], out_scope: Sequence[Hashable]) -> np.ndarray:
@@ -37,7 +39,14 @@ def _contract(factors: Sequence[Factor], out_scope: Sequence[Hashable]) -> np.nd
                          "densely connected for exact elimination")
     operands.append([labels[v] for v in out_scope])
     if len(factors) > 2:
-        return np.einsum(*operands, optimize="greedy")
+        size = 1
+        for shape in {v: d for (scope, table) in factors for v, d in zip(scope, table.shape)
+                      }.values():
+            size *= shape
+        # a small bucket is one C loop over its joint table; planning a contraction order
+        # (einsum_path, pure Python) costs more than it saves below ~10^5 entries
+        if size > SMALL_BUCKET:
+            return np.einsum(*operands, optimize="greedy")
     return np.einsum(*operands)
 
 
@@ -78,17 +87,22 @@ def _eliminate_all_but(factors: list[Factor], keep: Sequence[Hashable],
             by_var.setdefault(v, set()).add(i)
     alive = set(range(len(factors)))
     to_eliminate = {v for v in by_var if v not in keep_set}
+
+    def weight(v: Hashable) -> tuple[int, set]:
+        scope: set = set()
+        for i in by_var[v]:
+            scope.update(factors[i][0])
+        cost = 1
+        for u in scope:
+            cost *= card[u]
+        return cost, scope
+
+    # each variable's weight changes only when one of its factors is replaced, i.e. when a
+    # neighbour is eliminated: recompute those, not every weight at every step
+    weights = {v: weight(v) for v in to_eliminate}
     while to_eliminate:
-        best, best_cost, best_scope = None, None, None
-        for v in to_eliminate:
-            scope: set = set()
-            for i in by_var[v]:
-                scope.update(factors[i][0])
-            cost = 1
-            for u in scope:
-                cost *= card[u]
-            if best_cost is None or cost < best_cost:
-                best, best_cost, best_scope = v, cost, scope
+        best = min(to_eliminate, key=lambda v: weights[v][0])
+        best_scope = weights.pop(best)[1]
         idx = by_var.pop(best)
         to_eliminate.discard(best)
         out_scope = tuple(u for u in best_scope if u != best)
@@ -101,6 +115,9 @@ def _eliminate_all_but(factors: list[Factor], keep: Sequence[Hashable],
             s = by_var[u]
             s.difference_update(idx)
             s.add(new_id)
+        for u in out_scope:
+            if u in weights:
+                weights[u] = weight(u)
     remaining = [factors[i] for i in sorted(alive)]
     if not remaining:
         return np.ones([card[v] for v in keep])

@@ -302,7 +302,7 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
         table = _take(table, index)
         factors.append((tuple(new_scope), table))
 
-    card = {v: (len(batch[v]) if v in batch else net.card[v]) for v in net.card}
+    card = {v: (len(batch[v]) if v in batch else net.card[v]) for v in relevant | set(batch)}
     batch_vars = [v for v in batch]
     keep = list(variables) + batch_vars
     table, constant = eliminate(factors, keep, card)
