@@ -56,13 +56,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from omegaconf import OmegaConf
+from hydra.utils import instantiate
 
 import causalrec as cr
-from causalrec.evaluation.ranking import ranking_metrics
-from causalrec.evaluation.unbiased import ips_ranking_metrics
 from causalrec.evaluation.value import auc
-from causalrec.sim import simulate
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pd.set_option("display.precision", 4)
@@ -156,7 +153,7 @@ fig.tight_layout()
 SIM_SIZE = (["dataset.source.n_users=500", "dataset.source.n_items=120"] if QUICK else
             ["dataset.source.n_users=2000", "dataset.source.n_items=500"])
 COMMON_B = ["dataset=synthetic", "+dataset.source.include_randomized=false",
-            "dataset.source.randomized_users=0.3", "~dataset.split.uniform_policy",
+            "dataset.source.randomized_users=0.3", "~dataset.split.randomized_policy",
             "~dataset.split.valid_ratio", "dataset.split.protocol=random",
             "encoder.dim=16", "model.optimizer.lr=0.01", "dataset.batch_size=256",
             f"trainer.max_epochs={6 if QUICK else 30}", *SIM_SIZE, *QUIET]
@@ -167,42 +164,30 @@ if QUICK:
     del HEADS_B["SNIPS"]
 
 
-def csr_dense(df, n_users, n_items):
-    m = np.zeros((n_users, n_items), dtype=bool)
-    m[df["user"].to_numpy(), df["item"].to_numpy()] = True
-    return torch.from_numpy(m)
-
-
 def evaluate_both(run_dir: Path) -> dict:
     """Biased (held-out logs), IPS-weighted logs and randomized-test views of one model."""
     cfg, dm, module = cr.experiment.load_model(run_dir)  # config, data, trained model
-    src = OmegaConf.to_container(cfg.dataset.source)
-    graph = src.pop("graph")
-    for key in ("_target_", "include_randomized"):
-        src.pop(key)
-    world = simulate(graph, **src)  # the same world (same seed)
-    nu, ni = dm.n_users, dm.n_items
-    seen = (dm.split.train.csr() + dm.split.valid.csr()).toarray() > 0
-    pop = torch.as_tensor(dm.train_data.item_popularity(), dtype=torch.float64).clamp(min=1)
-    with torch.no_grad():
-        scores = module.head.full_scores(torch.arange(nu)).double()
-    exclude = torch.from_numpy(seen)
+    # the same world (same config and seed) with its randomized-exposure rows
+    full = instantiate(cfg.dataset.source, include_randomized=True)
+    randomized = full.subset(full.interactions["policy"].to_numpy() == "random")
     out = {}
-    views = {"logged test": dm.split.test.interactions,
-             "randomized test": world.randomized.interactions}
-    for view, df in views.items():
-        clicked = csr_dense(df[df["label"] > 0], nu, ni)
-        m = ranking_metrics(scores, clicked, ks=(10,), exclude=exclude,
-                            metrics=("ndcg", "recall"))
-        out[f"{view} ndcg@10"] = float(m["ndcg@10"].mean())
-        out[f"{view} recall@10"] = float(m["recall@10"].mean())
-        exposed = df[df["exposure"] > 0]
-        s = scores[exposed["user"].to_numpy(), exposed["item"].to_numpy()].numpy()
+    views = {"logged test": dm.split, "randomized test":
+             cr.data.Split(dm.split.train, dm.split.valid, randomized, protocol="randomized")}
+    for view, split in views.items():
+        # the one evaluation loop: seen (train + valid) items masked, RecBole's averaging;
+        # on the logged test also SNIPS-weighted recall with item propensities (Yang et al. 2018)
+        m = cr.evaluation.evaluate(module.head, split, ks=[10], metrics=["ndcg", "recall"],
+                                   ips_eta=0.5 if view == "logged test" else None)
+        out[f"{view} ndcg@10"] = m["test/ndcg@10"]
+        out[f"{view} recall@10"] = m["test/recall@10"]
+        if view == "logged test":
+            out["logged test, SNIPS recall@10"] = m["test/snips_recall@10"]
+        exposed = split.test.interactions
+        exposed = exposed[exposed["exposure"] > 0]
+        with torch.no_grad():
+            s = module.head.score(torch.as_tensor(exposed["user"].to_numpy()),
+                                  torch.as_tensor(exposed["item"].to_numpy())).numpy()
         out[f"{view} AUC"] = auc(s, exposed["label"].to_numpy())
-        if view == "logged test":  # Yang et al. 2018: SNIPS-weighted by item propensity
-            w = ips_ranking_metrics(scores, clicked, (pop / pop.max()) ** 0.5, ks=(10,),
-                                    exclude=exclude, metrics=("recall",))
-            out["logged test, SNIPS recall@10"] = float(w["snips_recall@10"].mean())
     return out
 
 

@@ -161,6 +161,8 @@ register("synthetic", "causalrec.sim.simulation:load_synthetic",
          "causal simulator: data generated from a declared causal graph")
 register("ml-100k-semisynthetic", "causalrec.sim.semisynthetic:load_semisynthetic",
          "semi-synthetic ml-100k with simulated exposure/outcomes")
+register("ml-100k-uplift", "causalrec.sim.uplift:load_uplift",
+         "semi-synthetic uplift protocol on ml-100k (Sato et al.): both potential outcomes known")
 register("table", "causalrec.data.table:load_table",
          "your interactions from a CSV / Parquet / JSON Lines file (path=..., columns=...)")
 register("memory", load_memory,

@@ -25,6 +25,7 @@ _LAZY = {
     "qini_curve": ("causal", "qini_curve"),
     "causal_precision_at_k": ("causal", "causal_precision_at_k"),
     "causal_dcg_at_k": ("causal", "causal_dcg_at_k"),
+    "causal_ranking_metrics": ("causal", "causal_ranking_metrics"),
 }
 
 __all__ = list(_LAZY)

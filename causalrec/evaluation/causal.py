@@ -116,6 +116,30 @@ def causal_dcg_at_k(scores: torch.Tensor, tau: torch.Tensor, k: int,
     return (tau.double().gather(1, idx) * disc).sum(1)
 
 
+@torch.no_grad()
+def causal_ranking_metrics(scorer, tau, ks=(10,), users=None, exclude=None,
+                           batch_size: int = 512) -> dict[str, float]:
+    """CP@K and CDCG@K of ``scorer``'s full rankings against the true effects ``tau``
+    (``[n_users, n_items]``: e.g. a simulator's ``p1 - p0``), averaged over ``users`` (all by
+    default). ``exclude`` (bool ``[n_users, n_items]``) masks items out of the ranking.
+    ``scorer`` is anything with ``full_scores(users)``, as for
+    :func:`causalrec.evaluation.evaluate`."""
+    tau = torch.as_tensor(np.asarray(tau), dtype=torch.float64)
+    users = torch.arange(tau.shape[0]) if users is None else torch.as_tensor(users).long()
+    ks = [int(k) for k in ks]
+    if not ks or min(ks) <= 0 or max(ks) > tau.shape[1]:
+        raise ValueError(f"ks must be cut-offs in 1..{tau.shape[1]}, got {ks}")
+    sums = {f"{m}@{k}": 0.0 for k in ks for m in ("cp", "cdcg")}
+    for start in range(0, len(users), int(batch_size)):
+        u = users[start:start + int(batch_size)]
+        s = scorer.full_scores(u).double()
+        ex = None if exclude is None else torch.as_tensor(np.asarray(exclude))[u].bool()
+        for k in ks:
+            sums[f"cp@{k}"] += float(causal_precision_at_k(s, tau[u], k, ex).sum())
+            sums[f"cdcg@{k}"] += float(causal_dcg_at_k(s, tau[u], k, ex).sum())
+    return {name: v / max(len(users), 1) for name, v in sums.items()}
+
+
 def ips_effect(outcome, treatment, propensity, clip: float = 1e-3) -> np.ndarray:
     """Unbiased per-row effect estimate from logs (Sato et al. 2020, Eq. 5):
     ``Y Z / p - Y (1 - Z) / (1 - p)``; its mean over a list estimates CP@K without ground

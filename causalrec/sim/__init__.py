@@ -11,6 +11,9 @@ from __future__ import annotations
 from ..lazy_exports import lazy_exports
 
 _LAZY = {
+    "simulate_uplift": ("uplift", "simulate_uplift"),
+    "load_uplift": ("uplift", "load_uplift"),
+    "UpliftTruth": ("uplift", "UpliftTruth"),
     "simulate": ("simulation", "simulate"),
     "load_synthetic": ("simulation", "load_synthetic"),
     "SimulationResult": ("simulation", "SimulationResult"),

@@ -45,7 +45,10 @@ def train_recommender(cfg: DictConfig) -> dict:
     loggers = build_loggers(cfg)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                           default_root_dir=str(run_dir), plugins=[atomic_checkpoint_io()])
-    trainer.fit(model, datamodule=datamodule)
+    if getattr(model.head, "trainable", True):
+        trainer.fit(model, datamodule=datamodule)
+    else:  # fitted when built (e.g. a neighbourhood method): nothing to train, validate once
+        trainer.validate(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     ckpt = "best" if callbacks[1].best_model_path else None
     test = trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
