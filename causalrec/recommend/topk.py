@@ -15,16 +15,50 @@ import numpy as np
 import torch
 
 
-def mask_rows(scores: torch.Tensor, rows: Sequence[np.ndarray]) -> torch.Tensor:
+def mask_rows(scores: torch.Tensor, rows: Sequence[np.ndarray],
+              inplace: bool = False) -> torch.Tensor:
     """``scores`` [B, n] with ``rows[b]`` (item indices) set to ``-inf`` in row b."""
     lengths = [len(r) for r in rows]
     if not sum(lengths):
         return scores
     r = torch.from_numpy(np.repeat(np.arange(len(rows)), lengths))
     c = torch.from_numpy(np.concatenate([np.asarray(x, dtype=np.int64) for x in rows]))
-    scores = scores.clone()
+    if not inplace:
+        scores = scores.clone()
     scores[r.to(scores.device), c.to(scores.device)] = float("-inf")
     return scores
+
+
+def block_topk(scores: torch.Tensor, k: int, block: int = 64
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.topk(scores, k, dim=1)`` (values and indices, sorted) by block maxima.
+
+    The ``k`` best items of a row lie in the ``k`` blocks of ``block`` columns with the
+    largest maxima (any other block's items have ``k`` larger items above them), so one
+    vectorised max per block and a top-k over ``k * block`` candidates replace a top-k over
+    the whole row. The values are exactly ``torch.topk``'s; only the order among tied
+    values can differ. Small rows go straight to ``torch.topk``.
+    """
+    b, n = scores.shape
+    n_blocks = n // block
+    if n_blocks < 4 * k or scores.device.type != "cpu":
+        top = torch.topk(scores, k, dim=1)
+        return top.values, top.indices
+    main = scores[:, :n_blocks * block].reshape(b, n_blocks, block)
+    maxima = main.amax(dim=2)
+    if n_blocks * block < n:  # the ragged tail is one more candidate block
+        tail = scores[:, n_blocks * block:]
+        maxima = torch.cat([maxima, tail.amax(dim=1, keepdim=True)], dim=1)
+    best = torch.topk(maxima, k, dim=1).indices  # [b, k] block ids
+    cols = (best.unsqueeze(-1) * block + torch.arange(block)).reshape(b, -1)  # [b, k*block]
+    cols = cols.clamp(max=n - 1)  # tail block: positions past the end repeat the last column
+    cand = scores.gather(1, cols)
+    last = best == n_blocks  # in the tail block, columns past n are duplicates: drop them
+    if bool(last.any()):
+        over = (best.unsqueeze(-1) * block + torch.arange(block)).reshape(b, -1) >= n
+        cand = cand.masked_fill(over, float("-inf"))
+    top = torch.topk(cand, k, dim=1)
+    return top.values, cols.gather(1, top.indices)
 
 
 def exact_topk(score_fn: Callable[[torch.Tensor], torch.Tensor], users: torch.Tensor, k: int,
@@ -48,11 +82,11 @@ def exact_topk(score_fn: Callable[[torch.Tensor], torch.Tensor], users: torch.Te
         scores = score_fn(u).float()
         if allowed is not None:
             scores = scores.masked_fill(~allowed.to(scores.device), float("-inf"))
-        if exclude is not None:
-            scores = mask_rows(scores, exclude(u.cpu().numpy()))
-        top = torch.topk(scores, min(k, scores.shape[1]), dim=1)
-        out_s.append(top.values)
-        out_i.append(top.indices)
+        if exclude is not None:  # in place when the scores are a fresh tensor of their own
+            scores = mask_rows(scores, exclude(u.cpu().numpy()), inplace=scores._base is None)
+        values, indices = block_topk(scores, min(k, scores.shape[1]))
+        out_s.append(values)
+        out_i.append(indices)
     if not out_s:
         return torch.zeros((0, k)), torch.zeros((0, k), dtype=torch.long)
     return torch.cat(out_s), torch.cat(out_i)

@@ -83,3 +83,20 @@ def test_an_index_needs_a_dot_product_head(id_model):
                                   dm.train_data)
     with pytest.raises(ValueError, match="TLearnerHead does not score by a dot product"):
         rec.build_index()
+
+
+@pytest.mark.parametrize("n", [100, 2000, 10_007])
+def test_block_topk_equals_torch_topk(n):
+    from causalrec.recommend.topk import block_topk
+
+    g = torch.Generator().manual_seed(n)
+    scores = torch.randn(30, n, generator=g)
+    scores[:, ::5] = float("-inf")  # masked items, as seen items are
+    scores[3, : n - 4] = float("-inf")  # a row with only four finite scores
+    for k in (1, 10, 25):
+        values, idx = block_topk(scores, k, block=16)
+        top = torch.topk(scores, k, dim=1)
+        assert torch.equal(values, top.values)
+        finite = torch.isfinite(values)  # which -inf columns fill a short row may differ
+        assert torch.equal(idx[finite], top.indices[finite])
+        assert torch.equal(scores.gather(1, idx), values)
