@@ -173,16 +173,28 @@ def test_wandb_config_matches_config_yaml_and_compare_logs_beside_the_sweep(
     assert b"compare" in log and b"paired/test/ndcg@10" in log and b"sw" in log
 
 
-def test_text_encoder_respects_the_trainers_progress_bar_setting(tmp_path):
-    small = ["dataset=synthetic", "encoder=minilm", "encoder.cache_dir=null", "logger=none",
-             "trainer.max_epochs=1", "dataset.source.n_users=60", "dataset.source.n_items=40",
-             "dataset.source.per_user=5", "encoder.batch_size=4"]
-    quiet = _cli(tmp_path, *small, "trainer.enable_progress_bar=false")
-    assert quiet.returncode == 0, quiet.stderr[-2000:]
-    assert "Loading weights" not in quiet.stderr and "encoding item texts" not in quiet.stderr
-    loud = _cli(tmp_path, *small, "trainer.enable_progress_bar=true")
-    assert loud.returncode == 0, loud.stderr[-2000:]
-    assert "encoding item texts" in loud.stderr
+def test_text_encoder_respects_the_trainers_progress_bar_setting(capfd):
+    from causalrec.encoders.transformer import TextModel
+    from causalrec.experiment.api import compose
+
+    for enc in ("minilm", "hybrid"):
+        for on in (False, True):
+            cfg = compose([f"encoder={enc}", f"trainer.enable_progress_bar={on}",
+                           "paths.run_dir=/tmp/x"])
+            node = cfg.encoder.text if enc == "hybrid" else cfg.encoder
+            assert node.progress is on
+    texts = [f"text number {i}" for i in range(12)]
+    capfd.readouterr()
+    quiet = TextModel("minilm", device="cpu", batch_size=4, progress=False).load()
+    quiet.embed(texts, desc="encoding quietly")
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "encoding quietly" not in err
+    loud = TextModel("minilm", device="cpu", batch_size=4, progress=True).load()
+    loud.embed(texts, desc="encoding loudly")
+    assert "encoding loudly" in capfd.readouterr().err
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled(), "transformers' bars are restored afterwards"
 
 
 def test_make_lab_allows_root_only_for_root():
