@@ -261,7 +261,7 @@ def from_frame(df: pd.DataFrame, user: str, item: str, *, label: str | None = No
             default the same name as in ``df``, or the index); their other columns become
             ``item_features`` / ``user_features``. Every id in ``df`` must be listed.
         keep: further columns of ``df`` carried into the interactions unchanged.
-        text_templates: text views (:class:`~causalrec.data.text_views.TextTemplates`
+        text_templates: text views (:class:`~causalrec.data.templates.TextTemplates`
             keys); default :func:`default_templates`. They are stored in
             ``meta["text_templates"]`` and rendered by the datamodule *after* the split,
             from training rows only.
@@ -270,7 +270,7 @@ def from_frame(df: pd.DataFrame, user: str, item: str, *, label: str | None = No
             ``meta["preprocess_report"]`` (read it with ``preprocess_report(data)``).
         name, source: dataset name and where it came from (used in errors).
     """
-    from .text_views import TextTemplates
+    from .templates import TextTemplates
 
     source = source or "DataFrame"
     roles = {"user": user, "item": item, "label": label, "rating": rating,
