@@ -162,7 +162,7 @@ KEY_RULES: dict[str, Rule] = {
     "dataset.negatives": _int(0, what="sampled negatives per positive"),
     "dataset.split.ratios": Rule("list", item=_num(0, 1), null=True,
                                  what="train/valid/test shares"),
-    "encoder.dim": _int(1, null=True, what="embedding size; null: a text encoder's own vectors"),
+    "encoder.dim": _int(1, null=True, what="embedding size"),  # null: a text encoder's own
     "encoder.trainable_layers": _int(0, what="0: frozen"),
     "encoder.max_length": _int(1, null=True, what="tokens; null: the model's limit"),
     "encoder.init_std": _num(0, low_open=True, null=True),

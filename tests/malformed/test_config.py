@@ -56,7 +56,7 @@ CASES = [
     (["model.tail=0"], "model.tail", 0, "in (0, 1)"),
     (["model.ips_eta=-1"], "model.ips_eta", -1, ">= 0"),
     (["model.diagnostics=abc"], "model.diagnostics", "abc", "true or false"),
-    (["encoder.dim=0"], "encoder.dim", 0, "an integer >= 1 (or null) (embedding size"),
+    (["encoder.dim=0"], "encoder.dim", 0, "an integer >= 1 (or null) (embedding size)"),
     (["encoder.dim=-3"], "encoder.dim", -3, ">= 1"),
     (["encoder.dim=abc"], "encoder.dim", "abc", "got a string"),
     (["encoder=minilm", "encoder.trainable_layers=-1"], "encoder.trainable_layers", -1,
