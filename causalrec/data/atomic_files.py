@@ -108,7 +108,7 @@ def _decode(raw: bytes, src: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _parse_float(s: pd.Series, src: str, name: str) -> np.ndarray:
+def parse_float_field(s: pd.Series, src: str, name: str) -> np.ndarray:
     """A ``float`` field: numbers, empty (or ``nan``) for missing; anything else, and
     numbers that are infinite or overflow float64 (a 400-digit number), is an error."""
     v = pd.to_numeric(s.replace("", np.nan), errors="coerce").to_numpy(dtype=np.float64)
@@ -201,7 +201,7 @@ def read_atomic(path: str | os.PathLike, seq_separator: str = " ",
         if typ == "token":
             out[name] = s.to_numpy(dtype=object)
         elif typ == "float":
-            out[name] = _parse_float(s.astype(str), src, name)
+            out[name] = parse_float_field(s.astype(str), src, name)
         else:
             out[name] = _parse_seq(s, typ, seq_separator, src, name)
     frame = pd.DataFrame(out, columns=names)

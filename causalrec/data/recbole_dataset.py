@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic_files import AtomicTable, _parse_float, read_atomic
+from .atomic_files import AtomicTable, parse_float_field, read_atomic
 from .schema import DataValidationError, InteractionData
 
 USER_ID, ITEM_ID = "user_id", "item_id"
@@ -153,7 +153,8 @@ def _numeric_field(inter: AtomicTable, col: str, typ: str) -> np.ndarray:
         raise DataValidationError(f"{col} is declared {col}:{typ}; it holds one number per "
                                   f"row ({col}:float)", source=inter.path, column=col, lines=[1])
     s = inter.frame[col]
-    v = s.to_numpy(np.float64) if typ == "float" else _parse_float(s.astype(str), inter.path, col)
+    v = s.to_numpy(np.float64) if typ == "float" else \
+        parse_float_field(s.astype(str), inter.path, col)
     if col == "position" and np.isfinite(v).all() and (v == np.round(v)).all():
         return v.astype(np.int64)
     return v
