@@ -14,6 +14,7 @@ _LAZY = {
     "HybridEncoder": ("hybrid", "HybridEncoder"),
     "TextModel": ("transformer", "TextModel"),
     "EmbeddingCache": ("cache", "EmbeddingCache"),
+    "NonFiniteEmbeddingError": ("cache", "NonFiniteEmbeddingError"),
     "pool": ("pooling", "pool"),
     "resolve_model": ("model_ref", "resolve_model"),
     "ModelNotAvailableError": ("model_ref", "ModelNotAvailableError"),

@@ -11,6 +11,8 @@ _LAZY = {
     "compose": ("api", "compose"),
     "load_runs": ("api", "load_runs"),
     "load_model": ("api", "load_model"),
+    "validate_config": ("schema", "validate_config"),
+    "ConfigValidationError": ("schema", "ConfigValidationError"),
 }
 
 __all__ = list(_LAZY)
