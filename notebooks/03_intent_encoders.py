@@ -62,9 +62,10 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 import causalrec.data as crd
-import causalrec.graphs as cg
+import causalrec.experiment as cx
 from causalrec.encoders import TextIntentEncoder, cluster_intents, project_2d
 from causalrec.evaluation.ranking import ranking_metrics
+from causalrec.ope.bootstrap import bootstrap_means, percentile_interval
 from causalrec.sim import simulate
 
 pd.set_option("display.precision", 3)
@@ -145,58 +146,36 @@ pd.crosstab(pd.Series(sim.truth.user_intent, name="true intent"),
 # topics and from noise sentences.
 #
 # ### Does the text proxy remove the confounding bias?
-# The intent cluster of a row's user is an *observed proxy* for the latent intent.
-# `causalrec.graphs.estimate_with_proxy` swaps the latent node for the proxy column, identifies
-# the backdoor set `{intent_cluster}`, fits the network and reads the ATE of exposure on click.
-# We compare it with the naive difference, with adjusting for the *true* intent (possible only
-# in a simulation) and with the true ATE, while the users' text gets noisier. The logged rows
-# are identical at every noise level: only the text, and so the proxy, changes. Adjusting for a
-# mismeasured confounder removes only part of the bias (Greenland 1980; Kuroki & Pearl 2014).
+# The intent cluster of a row's user is an *observed proxy* for the latent intent. This is the
+# headline pipeline of causalrec, and it is one run: `experiment=intent_proxy` (the graph task
+# with `study.intent=proxy`) simulates the logs, encodes the users' text with the configured
+# encoder (MiniLM, through the same embedding cache), clusters it, swaps the clusters in for
+# the latent node (`causalrec.graphs.with_proxy`), identifies the backdoor set
+# `{intent_proxy}` and estimates the ATE of exposure on click three ways (fitted network,
+# backdoor adjustment, IPW). Its record holds each estimate beside the naive difference, the
+# revealed-intent oracle (adjusting for the *true* intent, possible only in a simulation) and
+# the truth, the proxy's agreement with the true intent (ARI, NMI) and the share of the naive
+# difference's bias removed, `(naive - estimate) / (naive - truth)`. We call it at each
+# text-noise level; the logged rows are identical at every level, only the text - and so the
+# proxy - changes. Adjusting for a mismeasured confounder removes only part of the bias
+# (Greenland 1980; Kuroki & Pearl 2014). The same sweep from the shell:
+# `causalrec-train -m experiment=intent_proxy study.text_noise=0,0.2,0.4,0.6 seed=0,1,2`.
 
 # %%
-spec = cg.load_graph("intent_confounding")
-logs = sim.to_discrete_frame("logs")  # includes the true intent column
-row_user = sim.data.interactions["user"].to_numpy()
-rows = []
-for noise in NOISE_LEVELS:
-    world = sim if noise == 0.2 else simulate_world(noise)
-    assert world.data.interactions[["user", "item", "exposure", "click"]].equals(
-        sim.data.interactions[["user", "item", "exposure", "click"]])
-    vec = user_vec if noise == 0.2 else encode_users(world)[0]
-    labels = cluster_intents(vec, k=3, seed=0)
-    df = logs.assign(intent_cluster=labels[row_user])
-    proxy = cg.estimate_with_proxy(spec, df, "intent_cluster")
-    rows.append({"text_noise": noise,
-                 "ARI (users)": adjusted_rand_score(world.truth.user_intent, labels),
-                 "NMI (rows)": cg.proxy_agreement(df["intent"], df["intent_cluster"]),
-                 "naive": cg.naive_difference(df, "exposure", "click").value,
-                 "adjusted for text clusters": proxy.backdoor.value,
-                 "adjusted for true intent": cg.backdoor_adjustment(
-                     df, "exposure", "click", ["intent"]).value,
-                 "true ATE": sim.truth.ate})
-proxy_table = pd.DataFrame(rows).set_index("text_noise")
-proxy_table["bias removed"] = ((proxy_table["naive"] - proxy_table["adjusted for text clusters"])
-                               / (proxy_table["naive"] - proxy_table["adjusted for true intent"]))
+STUDY = [f"study.n_users={N_USERS}", f"study.per_user={PER_USER}", "study.confounding=2.0",
+         "study.k=3", f"+study.simulator.n_items={N_ITEMS}",
+         "+study.simulator.item_text_noise=0.2", "seed=0", "logger=none",
+         f"encoder.cache_dir={CACHE}", "trainer.enable_progress_bar=false"]
+runs = {noise: cx.run(["experiment=intent_proxy", f"study.text_noise={noise}", *STUDY])
+        for noise in NOISE_LEVELS}
+proxy_table = pd.DataFrame({noise: {
+    "ARI (users)": m["graph/proxy_ari"], "NMI (users)": m["graph/proxy_nmi"],
+    "naive": m["graph/ate_naive"], "adjusted for text clusters": m["graph/ate_backdoor"],
+    "adjusted for true intent": m["graph/ate_oracle_backdoor"], "true ATE": m["graph/ate_true"],
+    "bias removed": m["graph/bias_removed_backdoor"],
+    "bias removed (oracle)": m["graph/bias_removed_oracle_backdoor"]}
+    for noise, m in runs.items()}).T.rename_axis("text_noise")
 proxy_table
-
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for col, style in [("naive", "o-"), ("adjusted for text clusters", "s-"),
-                   ("adjusted for true intent", "^-")]:
-    axes[0].plot(proxy_table.index, proxy_table[col], style, label=col)
-axes[0].axhline(sim.truth.ate, color="black", linestyle="--", label="true ATE")
-axes[0].set_xlabel("text noise (share of off-intent sentences)")
-axes[0].set_ylabel("ATE of exposure on click")
-axes[0].set_title("estimates with a text-derived intent proxy")
-axes[0].legend(fontsize=8)
-axes[1].plot(proxy_table.index, proxy_table["ARI (users)"], "o-", label="ARI (users)")
-axes[1].plot(proxy_table.index, proxy_table["bias removed"].clip(-0.2, 1.5), "s-",
-             label="share of bias removed")
-axes[1].set_xlabel("text noise")
-axes[1].set_ylim(-0.2, 1.2)
-axes[1].set_title("proxy quality drives how much bias goes")
-axes[1].legend(fontsize=8)
-fig.tight_layout()
 
 # %% [markdown]
 # **Reading.** With clean text the clusters are nearly the true intent and the proxy-adjusted
@@ -354,11 +333,8 @@ summary
 
 # %%
 def bootstrap_ci(values: torch.Tensor, n: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile bootstrap interval of the mean over users."""
-    x = values.numpy()
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(n, len(x)))].mean(axis=1)
-    return tuple(np.percentile(means, [2.5, 97.5]))
+    """95 % percentile bootstrap interval of the mean over users (causalrec.ope.bootstrap)."""
+    return percentile_interval(bootstrap_means(values.numpy(), n, seed=seed))
 
 
 bars = {"MiniLM text": text_m["ndcg@10"], "genre profile": genre_m["ndcg@10"]}
