@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from .frame import from_frame
-from .schema import DataValidationError, InteractionData
+from .schema import RANDOMIZED, DataValidationError, InteractionData
 
-LOGGING_POLICY, RANDOM_POLICY = "logging", "random"
+#: the biased logs' policy; the unbiased rows carry :data:`~causalrec.data.schema.RANDOMIZED`
+LOGGING_POLICY, RANDOM_POLICY = "logging", RANDOMIZED
 YAHOO_FILES = ("ydata-ymusic-rating-study-v1_0-train.txt",
                "ydata-ymusic-rating-study-v1_0-test.txt")
 KUAIREC_COLUMNS = ("user_id", "video_id", "play_duration", "video_duration", "time", "date",
