@@ -65,6 +65,12 @@ def test_coat_config_trains_on_logs_and_evaluates_on_random_rows(tmp_path):
     assert set(dm.split.valid.interactions["policy"]) == {"random"}
     assert set(dm.split.test.interactions["policy"]) == {"random"}
     assert len(dm.split.valid) + len(dm.split.test) == 30 * 6
+    # heads that learn from the randomized sample get a share of it in training
+    cfg = compose(["dataset=coat", f"dataset.source.path={folder}", "head=cause",
+                   "dataset.split.train_ratio=0.1"])
+    dm_cause = build_datamodule(cfg, seed=0)
+    dm_cause.setup()
+    assert (dm_cause.split.train.interactions["policy"] == "random").sum() == 18  # 10% of 180
     # the sample is missing-not-at-random like Coat: self-selected ratings are higher
     df = dm.data.interactions
     assert df.loc[df.policy == "logging", "rating"].mean() > \
