@@ -303,7 +303,7 @@ def from_frame(df: pd.DataFrame, user: str, item: str, *, label: str | None = No
     out["item"], item_ids, item_features = _index(frame, "item", item, rows, source, items,
                                                   item_key)
     for role, (values, problems) in column_problems(frame).items():
-        _raise(problems, roles[role], rows, frame[role].to_numpy(), source)
+        _raise(problems, roles.get(role, role), rows, frame[role].to_numpy(), source)
         if role in ("label", "exposure"):
             values = values.astype(np.float32)
         elif role == "position":

@@ -24,6 +24,9 @@ Rules run in this order on the interactions (each one only when configured):
    a label) are removed: they cannot be evaluated;
 10. ``time_order`` - rows sorted by timestamp, stable (RecBole's ``TO`` order).
 
+Columns in ``val_interval`` / ``threshold`` are named by role (``rating``, ``label``,
+``timestamp``, ...; ``from_frame`` has renamed yours) or as a ``keep`` column.
+
 The option names follow RecBole's data settings (Zhao et al., "RecBole", CIKM 2021), which
 users of the field already know. ``Preprocess.apply`` returns the kept rows and a report
 DataFrame: one row per rule with rows before/after, rows removed, users and items left.

@@ -170,6 +170,14 @@ def test_preprocessing_drops_invalid_rows_instead_and_reports_them():
     assert r"label: 1 values outside {0, 1}" in row["detail"]
 
 
+def test_threshold_makes_labels_from_your_rating_column():
+    df = pd.DataFrame({"u": ["a", "b", "c"], "i": ["x", "y", "x"], "stars": [5.0, 2.0, 4.0]})
+    d = InteractionData.from_frame(df, user="u", item="i", rating="stars",
+                                   preprocess={"threshold": {"rating": 4}})
+    assert d.target_column == "label" and d.interactions["label"].tolist() == [1, 0, 1]
+    assert d.interactions["rating"].tolist() == [5.0, 2.0, 4.0]
+
+
 def test_table_loader_reads_csv_parquet_and_jsonl_alike(tmp_path):
     df = pd.DataFrame({"uid": ["007", "12", "007", "5"], "sku": ["A", "B", "B", "C"],
                        "click": [1, 0, 1, 1], "t": [3.0, 1.0, 2.0, 4.0],
