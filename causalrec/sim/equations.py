@@ -86,12 +86,14 @@ class StructuralModel:
         return eta
 
     def probs(self, node: str, vals: dict[str, np.ndarray], pref: np.ndarray | None,
-              n: int, policy: dict[str, float] | None = None) -> np.ndarray:
+              n: int, policy: dict | None = None) -> np.ndarray:
         """P(node = k | parents) as an [n, n_states] array."""
         e = self.eq[node]
         if policy and node in policy:
-            p1 = float(policy[node])
-            return np.tile(np.array([1.0 - p1, p1]), (n, 1))
+            p1 = np.asarray(policy[node], dtype=np.float64)
+            if p1.ndim == 0:  # one propensity for every row (a randomized policy)
+                return np.tile(np.array([1.0 - float(p1), float(p1)]), (n, 1))
+            return np.stack([1.0 - p1, p1], axis=1)  # a deployed policy's per-row propensities
         if e.constant is not None:
             return np.tile(e.constant, (n, 1))
         eta = self._eta(node, vals, pref, n)

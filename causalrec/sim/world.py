@@ -28,12 +28,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.schema import RANDOMIZED
 from ..graphs.spec import GraphSpec, GraphValidationError
 from .equations import Equation, StructuralModel, _logit, _sigmoid
 from .mechanisms import DEFAULT_ORDINAL, resolve_rates, resolve_weights
 
 LOGGING_POLICY = "logging"
-RANDOM_POLICY = "random"
+RANDOM_POLICY = RANDOMIZED  # the one randomized-row marker (causalrec.data.schema)
+#: rows whose exposure a deployed recommender chose (closed loops, :mod:`causalrec.sim.loop`)
+DEPLOYED_POLICY = "deployed"
 
 
 class World:
@@ -235,11 +238,17 @@ class World:
         if calibrate:
             self.build_model(self.mixture[users, self.item_topic[items]])
         vals, pref = self.roots(users, items)
-        if policy not in (LOGGING_POLICY, RANDOM_POLICY):
-            raise ValueError(f"policy must be {LOGGING_POLICY!r} or {RANDOM_POLICY!r}")
+        if policy not in (LOGGING_POLICY, RANDOM_POLICY, DEPLOYED_POLICY):
+            raise ValueError(f"policy must be {LOGGING_POLICY!r}, {RANDOM_POLICY!r} or "
+                             f"{DEPLOYED_POLICY!r}")
         if policy == RANDOM_POLICY and not 0 < propensity < 1:
             raise ValueError(f"randomized propensity must lie in (0, 1), got {propensity}")
-        pol = {t: propensity} if policy == RANDOM_POLICY else None
+        if policy == DEPLOYED_POLICY:  # a recommender's own per-row exposure probabilities
+            propensity = np.asarray(propensity, dtype=np.float64)
+            if propensity.shape != (n,) or not np.all((propensity >= 0) & (propensity <= 1)):
+                raise ValueError(f"a deployed policy needs one propensity in [0, 1] per row "
+                                 f"({n}), got shape {propensity.shape}")
+        pol = {t: propensity} if policy in (RANDOM_POLICY, DEPLOYED_POLICY) else None
         m = self.model
         u = {v: rng.random(n) for v in g.order if v in m.eq}
         prop = None
@@ -250,7 +259,7 @@ class World:
                 self._calibrate(v, vals, pref, n)
             p = m.probs(v, vals, pref, n, pol)
             if v == t:
-                prop = np.clip(p[:, 1], 1e-6, 1.0)
+                prop = p[:, 1] if policy == DEPLOYED_POLICY else np.clip(p[:, 1], 1e-6, 1.0)
             vals[v] = m.draw(p, u[v])
         # potential outcomes: re-run the treatment's descendants with the same uniforms
         desc = g.descendants(t)

@@ -12,6 +12,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "train": ("train", "train_recommender"),
     "graph": ("graph", "graph_study"),
     "ope": ("ope", "ope_study"),
+    "loop": ("loop", "loop_study"),
 }
 
 
