@@ -69,12 +69,15 @@ def text_evidence(rec, user_text: str | None, item_text: str | None,
         return None
     if not isinstance(user_text, str) or not isinstance(item_text, str):
         raise TypeError("user_text and item_text must be strings")
+    # an encoder that never read user texts (users by history or ID) has no user-side
+    # centring: embed the user's sentences like item texts, in the same space
+    user_side = "user" if hasattr(enc, "user_center") else "item"
     with torch.no_grad():
         u_sent = sentences(user_text)
         i_span = spans(item_text)
         whole_item = enc.text_vectors([item_text], "item")[0]
-        whole_user = enc.text_vectors([user_text], "user")[0]
-        s_sim = _cos(enc.text_vectors(u_sent, "user"), whole_item) if u_sent else None
+        whole_user = enc.text_vectors([user_text], user_side)[0]
+        s_sim = _cos(enc.text_vectors(u_sent, user_side), whole_item) if u_sent else None
         p_sim = _cos(enc.text_vectors(i_span, "item"), whole_user) if i_span else None
     out = TextEvidence()
     if s_sim is not None:
