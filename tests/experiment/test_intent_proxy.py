@@ -141,3 +141,25 @@ def test_graph_metrics_reach_the_configured_loggers(tmp_path):
     assert logged["graph/ate_true"].iloc[0] == pytest.approx(m["graph/ate_true"])
     assert logged["graph/bias_removed_backdoor"].iloc[0] == pytest.approx(
         m["graph/bias_removed_backdoor"])
+
+
+def test_the_same_run_on_a_dataset_gives_the_simulators_proxy_estimates(tmp_path):
+    """study.source=dataset: the simulator's logs and user text handed over as your own
+    data (no truth) give exactly the proxy estimates of the simulator route."""
+    from causalrec.experiment.api import run
+    from causalrec.sim import simulate
+
+    sim = simulate("intent_confounding", seed=2, **SIM)
+    own = run(["experiment=intent_proxy", "logger=none", "~encoder",
+               f"+encoder._target_={__name__}.BagOfWordsEncoder", "study.k=3", "seed=2",
+               "study.source=dataset"], data=sim.data, output_dir=tmp_path / "own")
+    simulated = _run(tmp_path, "study.k=3", "seed=2", name="sim")
+    for key in ("ate_naive", "ate_bn", "ate_backdoor", "ate_ipw"):
+        assert own[f"graph/{key}"] == pytest.approx(simulated[f"graph/{key}"], abs=1e-12), key
+    assert "graph/ate_true" not in own and "graph/bias_removed_backdoor" not in own
+    rec = json.loads((tmp_path / "own" / "metrics.json").read_text())
+    assert rec["source"] == "dataset" and rec["identification"] == "backdoor"
+    with pytest.raises(ValueError, match=r"study.intent=revealed needs a column for the "
+                                         r"latent node\(s\) \['intent'\]"):
+        run(["experiment=intent_confounding", "logger=none", "study.source=dataset"],
+            data=sim.data, output_dir=tmp_path / "bad")
