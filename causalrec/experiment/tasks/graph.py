@@ -114,7 +114,7 @@ def encode_and_cluster(cfg: DictConfig, data, study: dict, seed: int) -> tuple[n
     return clusters.labels, clusters
 
 
-def _proxy_metrics(cfg, study, data, spec, df_all, truth, naive, seed, metrics) -> dict:
+def _proxy_metrics(cfg, study, data, spec, df_all, truth, seed, metrics) -> dict:
     """The proxy route (see the module docstring); fills ``metrics``, returns run info.
     ``truth`` is the simulation's :class:`~causalrec.sim.SimulationTruth` (None on a
     dataset: then no errors, no oracle unless the latent has a column, no bias share)."""
@@ -218,7 +218,7 @@ def graph_study(cfg: DictConfig) -> dict:
     info: dict = {}
     bn = None
     if study["intent"] == "proxy":
-        info = _proxy_metrics(cfg, study, data, spec, df_all, truth, naive, seed, metrics)
+        info = _proxy_metrics(cfg, study, data, spec, df_all, truth, seed, metrics)
     else:
         hidden = [n for n in spec.latents if n not in df_all.columns]
         if study["intent"] == "revealed":  # the data (a simulation) reveals the latents
