@@ -83,6 +83,7 @@ class GroupClipper:
         that contributes nothing)."""
         self.groups = groups.long()
         self._calls = {}
+        self._cut: set[str] = set()
         self.active = True
 
     def _hook(self, module, inputs, output):
@@ -98,11 +99,17 @@ class GroupClipper:
                              "output; per-unit clipping supports one vector per batch row")
         record = [x.detach(), None]
         self._calls.setdefault(name, []).append(record)
+        cut = not x.requires_grad
+        if cut:  # nothing upstream needs a gradient: autograd stops at this output (the
+            # parameter's own gradient is formed from the records, not computed twice)
+            output = output.detach().requires_grad_(True)
+            self._cut.add(name)
 
         def save(grad, record=record):
             record[1] = grad.detach()
 
         output.register_hook(save)
+        return output if cut else None
 
     def _batch_rows(self, name: str, n_rows: int) -> torch.Tensor:
         """The batch row of each of a layer call's ``n_rows`` rows (k calls' worth of the
@@ -138,8 +145,9 @@ class GroupClipper:
                             else c[0].reshape(-1) for c in done])
             gs = torch.cat([c[1] for c in done]) * scale
             grp = torch.cat([inverse[self._batch_rows(name, len(c[1]))] for c in done])
-            data[name] = (xs, gs, grp)
-            sq += self._sq_norms(module, xs, gs, grp, n_groups).to(sq.dtype)
+            norms2, stack = self._sq_norms(module, xs, gs, grp, n_groups)
+            data[name] = (xs, gs, grp, stack)
+            sq += norms2.to(sq.dtype)
         norms = sq.sqrt()
         factor = torch.clamp(self.clip_norm / (norms + 1e-6), max=1.0)
         factor[uniq < 0] = 0.0
@@ -147,14 +155,20 @@ class GroupClipper:
                            "mean_norm": float(norms[uniq >= 0].mean()) if (uniq >= 0).any()
                            else 0.0}
         out: dict[nn.Parameter, torch.Tensor] = {}
-        for name, (xs, gs, grp) in data.items():
+        for name, (xs, gs, grp, stack) in data.items():
             module = self.layers[name]
             w = factor.to(gs.dtype)[grp].unsqueeze(1)
-            grads = self._sums(module, xs, gs * w)
+            grads = self._sums(module, xs, gs * w, skip_weight=stack is not None)
+            if stack is not None:  # the per-unit weight gradients were formed for the norms
+                grads[module.weight] = torch.einsum("g,goi->oi", factor.to(stack.dtype),
+                                                    stack).to(module.weight.dtype)
             if check_against_autograd:
                 raw = self._sums(module, xs, gs / scale)
                 for p, g in raw.items():
-                    self._check(name, p, g)
+                    if name in self._cut:  # autograd stopped at the output: p.grad is empty
+                        self._check(name, p, torch.zeros_like(g))
+                    else:
+                        self._check(name, p, g)
             out.update(grads)
         for name, module in self.layers.items():
             if name in self.local:
@@ -177,8 +191,10 @@ class GroupClipper:
                                  "batch row by user id")
 
     @staticmethod
-    def _sq_norms(module, xs, gs, grp, n_groups) -> torch.Tensor:
-        """Squared norm of each group's gradient of ``module``'s parameters."""
+    def _sq_norms(module, xs, gs, grp, n_groups) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Squared norm of each group's gradient of ``module``'s parameters, and, when they
+        were formed (a Linear layer, few units), the per-group weight gradients
+        [groups, out, in]."""
         if isinstance(module, nn.Embedding):
             keys = grp.long() * module.num_embeddings + xs.long()
             ukeys, inv = torch.unique(keys, return_inverse=True)
@@ -187,43 +203,59 @@ class GroupClipper:
             per_key = summed.pow(2).sum(1)
             key_group = torch.div(ukeys, module.num_embeddings, rounding_mode="floor")
             return torch.zeros(n_groups, dtype=gs.dtype, device=gs.device).index_add_(
-                0, key_group, per_key)
+                0, key_group, per_key), None
         out = torch.zeros(n_groups, dtype=gs.dtype, device=gs.device)
         if module.bias is not None and module.bias.requires_grad:
             b = torch.zeros(n_groups, gs.shape[1], dtype=gs.dtype, device=gs.device)
             out += b.index_add_(0, grp, gs).pow(2).sum(1)
         if not module.weight.requires_grad:
-            return out
+            return out, None
         order = torch.argsort(grp, stable=True)
         xs, gs, grp = xs[order], gs[order], grp[order]
         counts = torch.bincount(grp, minlength=n_groups)
         starts = torch.cumsum(counts, 0) - counts
-        pos = torch.arange(len(grp), device=grp.device) - starts[grp]
-        longest = int(counts.max())
         din, dout = xs.shape[1], gs.shape[1]
-        gram = longest * longest <= din * dout
-        chunk = max(1, (1 << 24) // max(1, longest * (din + dout)))
-        for lo in range(0, n_groups, chunk):
-            hi = min(n_groups, lo + chunk)
-            sel = (grp >= lo) & (grp < hi)
+        # a unit with n rows: the Gram trick costs n^2 (din + dout), forming its gradient
+        # costs n din dout; small units go through a padded batch of Gram matrices, the few
+        # large ones (heavy users) through one matmul each on their contiguous rows
+        # (up to a few hundred units, e.g. user-level batches, a loop of matmuls is cheapest)
+        small = counts <= int((din * dout) ** 0.5) if n_groups > 512 else counts < 0
+        stack = None
+        if not bool(small.any()) and n_groups * din * dout <= (1 << 25):
+            stack = torch.zeros(n_groups, dout, din, dtype=gs.dtype, device=gs.device)
+        for k in torch.nonzero(~small & (counts > 0)).flatten().tolist():
+            s, e = int(starts[k]), int(starts[k] + counts[k])
+            gk = gs[s:e].transpose(0, 1) @ xs[s:e]
+            out[k] += gk.pow(2).sum()
+            if stack is not None:
+                stack[k] = gk
+        rows = small[grp]
+        if not bool(rows.any()):
+            return out, stack
+        sgrp, sx, sg = grp[rows], xs[rows], gs[rows]
+        pos = torch.arange(len(grp), device=grp.device)[rows] - starts[sgrp]
+        ids, local = torch.unique(sgrp, return_inverse=True)
+        longest = int(counts[ids].max())
+        chunk = max(1, (1 << 22) // max(1, longest * longest + longest * (din + dout)))
+        for lo in range(0, len(ids), chunk):
+            hi = min(len(ids), lo + chunk)
+            sel = (local >= lo) & (local < hi)
             a = torch.zeros(hi - lo, longest, din, dtype=xs.dtype, device=xs.device)
             g = torch.zeros(hi - lo, longest, dout, dtype=gs.dtype, device=gs.device)
-            a[grp[sel] - lo, pos[sel]] = xs[sel]
-            g[grp[sel] - lo, pos[sel]] = gs[sel]
-            if gram:  # ghost norm: ||sum_r g_r a_r^T||^2 = sum_{r,s} (g_r.g_s)(a_r.a_s)
-                out[lo:hi] += (a @ a.transpose(1, 2) * (g @ g.transpose(1, 2))).sum((1, 2))
-            else:  # the per-unit weight gradient itself, [units, dout, din]
-                out[lo:hi] += (g.transpose(1, 2) @ a).pow(2).sum((1, 2))
-        return out
+            a[local[sel] - lo, pos[sel]] = sx[sel]
+            g[local[sel] - lo, pos[sel]] = sg[sel]
+            # ghost norm: ||sum_r g_r a_r^T||^2 = sum_{r,s} (g_r . g_s)(a_r . a_s)
+            out[ids[lo:hi]] += (a @ a.transpose(1, 2) * (g @ g.transpose(1, 2))).sum((1, 2))
+        return out, None
 
     @staticmethod
-    def _sums(module, xs, gs) -> dict[nn.Parameter, torch.Tensor]:
+    def _sums(module, xs, gs, skip_weight: bool = False) -> dict[nn.Parameter, torch.Tensor]:
         """Gradient of ``module``'s parameters given per-row inputs and output gradients."""
         if isinstance(module, nn.Embedding):
             g = torch.zeros_like(module.weight)
             return {module.weight: g.index_add_(0, xs.long(), gs.to(g.dtype))}
         out = {}
-        if module.weight.requires_grad:
+        if module.weight.requires_grad and not skip_weight:
             out[module.weight] = (gs.transpose(0, 1) @ xs).to(module.weight.dtype)
         if module.bias is not None and module.bias.requires_grad:
             out[module.bias] = gs.sum(0).to(module.bias.dtype)

@@ -38,6 +38,9 @@ def test_raw_user_text_is_never_written(tmp_path, monkeypatch):
     leaks = [(str(p.relative_to(tmp_path)), t[:40]) for t in user_text
              for p, blob in files.items() if t.encode() in blob]
     assert not leaks, leaks[:5]
+    # the spent budget did reach the loggers (CSV here; W&B gets the same calls)
+    csv = [blob for p, blob in files.items() if p.name == "metrics.csv"]
+    assert csv and all(b"privacy/epsilon" in blob for blob in csv)
     # ... while the cache does address them, by sha256 (a positive control for the grep)
     manifest_text = b"".join(files[p] for p in manifests)
     hashes = [hashlib.sha256(t.encode()).hexdigest().encode() for t in user_text]

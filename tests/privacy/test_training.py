@@ -97,3 +97,28 @@ def test_bad_privacy_settings_name_the_key(tmp_path, override, match):
         run([*SMALL, "trainer.max_epochs=1", "privacy=dp", *override], output_dir=tmp_path / "r")
     assert not (tmp_path / "r" / "metrics.json").exists()
     assert not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_interaction_level_units_are_rows(tmp_path):
+    m, rec = _run(tmp_path, "head=bpr", "trainer.max_epochs=1", "privacy=dp",
+                  "privacy.unit=interaction", "privacy.epsilon=2")
+    p = rec["privacy"]
+    n_rows = round(p["rows_per_unit_mean"] * p["n_units"])
+    assert p["unit"] == "interaction" and p["rows_per_unit_mean"] == 1.0
+    assert p["n_units"] == n_rows > 120 and p["delta"] == pytest.approx(1 / n_rows)
+
+
+@pytest.mark.parametrize("mode,unit,match", [
+    ("history", "user", r"encoder\.users=history"),
+    ("text", "interaction", r"privacy\.unit=interaction does not support encoder\.users=text"),
+])
+def test_text_encoder_settings_that_cannot_be_clipped_name_the_key(mode, unit, match):
+    from types import SimpleNamespace
+
+    from causalrec.privacy.engine import check_encoder
+
+    enc = SimpleNamespace(users_mode=mode, text_model=None)
+    with pytest.raises(ValueError, match=match):
+        check_encoder(enc, unit)
+    with pytest.raises(ValueError, match=r"trainable_layers > 0"):
+        check_encoder(SimpleNamespace(users_mode="id", text_model=object()), "user")
