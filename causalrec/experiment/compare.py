@@ -34,7 +34,7 @@ from .. import atomic
 DEFAULT_METRICS = ("test/ndcg@10", "test/recall@10")
 _NOT_GROUP_KEYS = {"seed", "run_dir", "status", "task", "wall_time_s", "peak_memory_mb",
                    "config_hash", "error", "resume", "data_fingerprint", "threads", "tags"}
-_BLOCK_GROUPS = ("dataset", "graph")
+_BLOCK_KEYS = ("dataset", "graph", "dataset.name", "graph.name")
 
 
 def default_group_keys(runs) -> list[str]:
@@ -50,13 +50,16 @@ def default_group_keys(runs) -> list[str]:
 
 def split_keys(runs, group_by: Sequence[str] | None, blocks: Sequence[str] | None):
     """(method keys, block keys): by default the varying ``dataset``/``graph`` overrides
-    are blocks and every other varying override tells methods apart."""
+    are blocks and every other override that varies within a block tells methods apart
+    (one that changes only with the block, e.g. a per-dataset learning rate, does not)."""
     varying = default_group_keys(runs)
     if blocks is None:
         blocks = [] if group_by is not None else \
-            [k for k in varying if k.split(".")[0] in _BLOCK_GROUPS]
-    if group_by is None:
-        group_by = [k for k in varying if k not in blocks]
+            [k for k in varying if k in _BLOCK_KEYS]
+    if group_by is None:  # a key that only changes with the block describes the block
+        keyed = runs.assign(**{k: runs[k].astype(str) for k in [*varying, *blocks]})
+        group_by = [k for k in varying if k not in blocks and (
+            not blocks or (keyed.groupby(list(blocks))[k].nunique() > 1).any())]
     overlap = sorted(set(group_by) & set(blocks))
     if overlap:
         raise ValueError(f"keys {overlap} are both group and block keys; a key either tells "

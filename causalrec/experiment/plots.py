@@ -50,7 +50,7 @@ def plot_groups(runs, method_keys: Sequence[str], metrics: Sequence[str], *,
     ok = ok.assign(_method=method_labels(ok, method_keys))
     blocks = list(ok.groupby([ok[k].astype(str) for k in block_keys], sort=True)) \
         if block_keys else [((), ok)]
-    methods = sorted(ok["_method"].unique())
+    methods = sorted(ok["_method"].unique(), key=lambda m: (m != baseline, m))
     fig, axes = plt.subplots(len(blocks), len(metrics), squeeze=False,
                              figsize=(max(3.6, 0.9 * len(methods) + 1.6) * len(metrics),
                                       3.4 * len(blocks) + 0.6))
@@ -99,7 +99,7 @@ def _legend_below(fig, axes) -> None:
         for ax in ax_row:
             for h, lab in zip(*ax.get_legend_handles_labels()):
                 seen.setdefault(lab, h)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.tight_layout(rect=(0, min(0.3, 0.45 / fig.get_figheight()), 1, 1))
     fig.legend(seen.values(), seen.keys(), fontsize=7, loc="lower center", frameon=False,
                ncol=len(seen) if sum(len(k) for k in seen) < 70 else 2)
 
