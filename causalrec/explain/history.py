@@ -11,7 +11,10 @@ explanations in recommender systems", WSDM), on the user's history instead of it
    costs the margin ``s(u, i) - s(u, c)`` about ``q_h . (q_i - q_c)`` (item vectors of the
    recommender's encoder).
 2. **Search** the shortest prefix of that order whose removal drops ``i`` out of the top-K,
-   by doubling then bisection; then **prune** it item by item to an irreducible set.
+   by doubling then bisection; then **prune** it item by item to an irreducible set. With
+   ``orders=("support", "similarity")`` the cosine-similarity order is searched too and the
+   smaller set wins; with ``sufficient=True`` a set whose items alone also keep ``i`` in the
+   top-K (CountER's sufficiency) is preferred.
 3. Every probe is **actual re-scoring**: the Recommender's own update (a fold-in for ID
    users, a recomputed representation for history users) with the items removed, a full
    scoring of the catalogue with the user's original seen items masked, and a reset.
