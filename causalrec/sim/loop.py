@@ -29,10 +29,13 @@ def exposure_propensities(scores: np.ndarray, k: int, policy: str = "softmax",
                           temperature: float = 1.0, epsilon: float = 0.05) -> np.ndarray:
     """Per-candidate exposure probabilities from scores ``[n_users, n_candidates]``.
 
-    ``softmax``: ``k`` independent draws from ``softmax(scores / temperature)``; a candidate
-    is shown when drawn at least once, with probability ``1 - (1 - pi)^k``. ``topk``: the
-    ``k`` best candidates are shown with probability ``1 - epsilon`` and every candidate with
-    ``epsilon * k / n_candidates`` besides (epsilon-greedy; ``epsilon = 0`` is deterministic).
+    ``softmax``: ``k`` independent draws from ``pi = (1 - epsilon) softmax(scores /
+    temperature) + epsilon / n_candidates`` (uniform exploration keeps every candidate's
+    propensity positive, as inverse-propensity estimators need); a candidate is shown when
+    drawn at least once, with probability ``1 - (1 - pi)^k``. ``topk``: the ``k`` best
+    candidates are shown with probability ``1 - epsilon`` and every candidate with
+    ``epsilon * k / n_candidates`` besides (epsilon-greedy). Probabilities are floored at
+    ``1e-9`` (a log's propensities lie in (0, 1]).
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or not np.isfinite(s).all():
@@ -43,17 +46,19 @@ def exposure_propensities(scores: np.ndarray, k: int, policy: str = "softmax",
     if policy == "softmax":
         if not float(temperature) > 0:
             raise ValueError(f"loop temperature must be > 0, got {temperature}")
+        if not 0 <= float(epsilon) <= 1:
+            raise ValueError(f"loop epsilon must lie in [0, 1], got {epsilon}")
         z = s / float(temperature)
         z = np.exp(z - z.max(axis=1, keepdims=True))
-        pi = z / z.sum(axis=1, keepdims=True)
-        return 1.0 - (1.0 - pi) ** int(k)
+        pi = (1 - float(epsilon)) * z / z.sum(axis=1, keepdims=True) + float(epsilon) / m
+        return np.clip(1.0 - (1.0 - pi) ** int(k), 1e-9, 1.0)
     if policy == "topk":
         if not 0 <= float(epsilon) <= 1:
             raise ValueError(f"loop epsilon must lie in [0, 1], got {epsilon}")
         top = np.argsort(-s, axis=1, kind="stable")[:, :int(k)]
         p = np.full(s.shape, float(epsilon) * int(k) / m)
         np.put_along_axis(p, top, (1.0 - float(epsilon)) + float(epsilon) * int(k) / m, axis=1)
-        return np.clip(p, 0.0, 1.0)
+        return np.clip(p, 1e-9, 1.0)
     raise ValueError(f"loop policy must be one of {POLICIES}, got {policy!r}")
 
 

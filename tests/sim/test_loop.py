@@ -15,9 +15,15 @@ SMALL = dict(n_users=120, n_items=40, per_user=10)
 
 def test_exposure_propensities_by_hand():
     s = np.array([[0.0, np.log(3.0)]])
-    p = exposure_propensities(s, k=2, policy="softmax", temperature=1.0)
+    p = exposure_propensities(s, k=2, policy="softmax", temperature=1.0, epsilon=0.0)
     pi = np.array([0.25, 0.75])
     assert p[0] == pytest.approx(1 - (1 - pi) ** 2)
+    p = exposure_propensities(s, k=2, policy="softmax", temperature=1.0, epsilon=0.2)
+    pi = 0.8 * np.array([0.25, 0.75]) + 0.1
+    assert p[0] == pytest.approx(1 - (1 - pi) ** 2)
+    # exploration keeps far-off candidates' propensities positive (no underflow to 0)
+    p = exposure_propensities(np.array([[0.0, 500.0, 1000.0]]), k=1, temperature=0.5)
+    assert (p > 0).all() and p[0, 0] == pytest.approx(0.05 / 3)
     p = exposure_propensities(np.array([[3.0, 1.0, 2.0, 0.0]]), k=2, policy="topk", epsilon=0.2)
     assert p[0] == pytest.approx([0.8 + 0.1, 0.1, 0.8 + 0.1, 0.1])
     for bad in (dict(k=0), dict(k=5), dict(policy="greedy"), dict(temperature=0.0)):
@@ -39,7 +45,7 @@ def test_logged_propensities_are_the_ones_the_policy_used():
     rows = lw.step(1, scores, k=3, policy="softmax", temperature=0.7)
     cand = lw.candidates_for(1)
     want = exposure_propensities(scores[cand["user"], cand["item"]].reshape(lw.n_users, -1),
-                                 3, "softmax", 0.7).reshape(-1)
+                                 3, "softmax", 0.7, epsilon=0.05).reshape(-1)
     assert (rows["user"].to_numpy() == cand["user"]).all()
     assert rows["propensity"].to_numpy() == pytest.approx(want)
     assert set(rows["policy"]) == {"deployed"} and set(rows["round"]) == {1}

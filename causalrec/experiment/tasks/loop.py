@@ -104,6 +104,8 @@ def simulate_loop(cfg: DictConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the closed loop of ``cfg`` (the ``study`` section: rounds, k, candidates, policy,
     temperature, epsilon, epochs_per_round, warm_start, simulator options). Returns the
     per-round metrics and the whole log (every round's rows, ``round`` column)."""
+    import time
+
     import torch
 
     from ...recommend import Recommender
@@ -125,19 +127,23 @@ def simulate_loop(cfg: DictConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
                                              truth.item_topic)}]
     module = None
     for r in range(1, int(study.rounds)):
+        t0 = time.perf_counter()
         data = base.with_interactions(log.reset_index(drop=True))
         module, dm = _fit(cfg, data, module if study.warm_start else None)
         rec = Recommender.from_module(module, dm.train_data)  # uplift heads score by effect
         with torch.no_grad():
             scores = torch.cat([rec.full_scores(torch.arange(s, min(s + 1024, lw.n_users)))
                                 for s in range(0, lw.n_users, 1024)]).numpy()
+        t1 = time.perf_counter()
         rows = lw.step(r, scores, int(study.k), str(study.policy), float(study.temperature),
                        float(study.epsilon))
+        t2 = time.perf_counter()
         m = _round_metrics(lw, rows, lw.n_items, truth.item_popularity, truth.item_topic)
         shown = rows[rows["exposure"] > 0]
         est, true = _predictions(rec, module.head, shown)
         m["prediction_rmse"] = float(np.sqrt(np.mean((est - true) ** 2))) if len(shown) else 0.0
         m["naive_bias"] = _naive_bias(log, shown)
+        m["train_seconds"], m["simulate_seconds"] = t1 - t0, t2 - t1
         metrics.append({"round": r, **m})
         log = pd.concat([log, rows], ignore_index=True)
         rows_by_round.append(rows)
