@@ -39,9 +39,16 @@ class AtomicTable:
     frame: pd.DataFrame
     types: dict[str, str]
     path: str
+    #: the file line of the first data row: 2 under a header (atomic files), 1 for a table
+    #: built from a headerless file (GroupLens ``u.data``), so errors name the right lines
+    first_line: int = 2
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def lines(self, rows) -> list[int]:
+        """File line numbers (1-based) of table rows (0-based): the first five."""
+        return [int(r) + self.first_line for r in list(rows)[:5]]
 
 
 def _lines(mask: np.ndarray) -> list[int]:

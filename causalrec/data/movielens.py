@@ -115,11 +115,13 @@ def _read_grouplens(folder: Path) -> tuple[AtomicTable, AtomicTable, AtomicTable
     user = pd.DataFrame({"user_id": us[0], "age": us[1], "gender": us[2],
                          "occupation": us[3], "zip_code": us[4]})
     t = {"user_id": "token", "item_id": "token", "rating": "float", "timestamp": "float"}
-    return (AtomicTable(inter, t, str(folder / "u.data")),
-            AtomicTable(user, {c: "token" for c in user.columns}, str(folder / "u.user")),
+    # GroupLens files have no header: row 0 is line 1 (errors name the right lines)
+    return (AtomicTable(inter, t, str(folder / "u.data"), first_line=1),
+            AtomicTable(user, {c: "token" for c in user.columns}, str(folder / "u.user"),
+                        first_line=1),
             AtomicTable(item, {"item_id": "token", "movie_title": "token_seq",
                                "release_year": "token", "class": "token_seq"},
-                        str(folder / "u.item")))
+                        str(folder / "u.item"), first_line=1))
 
 
 def load_ml100k(path: str | os.PathLike | None = None, threshold: float | None = None,

@@ -41,7 +41,7 @@ def check_id_field(table: AtomicTable, id_field: str) -> np.ndarray:
     if empty.any():
         raise DataValidationError(
             f"{int(empty.sum())} empty ids; every row needs a {id_field}", source=table.path,
-            column=id_field, lines=[int(i) + 2 for i in np.flatnonzero(empty)[:5]])
+            column=id_field, lines=table.lines(np.flatnonzero(empty)))
     return ids
 
 
@@ -68,14 +68,15 @@ def index_table(table: AtomicTable, id_field: str) -> tuple[np.ndarray, pd.DataF
         raise DataValidationError(
             f"{int(dup.sum())} duplicate ids (e.g. {list(ids[dup][:3])}); each id must have "
             "one row", source=table.path, column=id_field,
-            lines=[int(i) + 2 for i in np.flatnonzero(dup)[:5]])
+            lines=table.lines(np.flatnonzero(dup)))
     feats = table.frame.drop(columns=[id_field]).reset_index(drop=True)
     return ids, feats
 
 
 def map_ids(raw: np.ndarray, ids: np.ndarray, source: str, column: str,
-            what: str) -> np.ndarray:
-    """Integer index of each raw id in ``ids``; unknown ids raise naming the rows."""
+            what: str, first_line: int = 2) -> np.ndarray:
+    """Integer index of each raw id in ``ids``; unknown ids raise naming the file lines
+    (``first_line``: the line of row 0)."""
     lookup = pd.Index(ids)
     idx = lookup.get_indexer(pd.Series(raw, dtype=object).astype(str))
     bad = idx < 0
@@ -84,7 +85,7 @@ def map_ids(raw: np.ndarray, ids: np.ndarray, source: str, column: str,
             f"{int(bad.sum())} interactions reference unknown {what} ids "
             f"(e.g. {list(pd.unique(np.asarray(raw, dtype=object)[bad]))[:5]}) that the "
             f"{what} file does not list", source=source, column=column,
-            lines=[int(i) + 2 for i in np.flatnonzero(bad)[:5]])
+            lines=[int(i) + first_line for i in np.flatnonzero(bad)[:5]])
     return idx.astype(np.int64)
 
 
@@ -111,8 +112,8 @@ def from_atomic_tables(inter: AtomicTable, user: AtomicTable | None = None,
     else:
         item_ids = sorted_ids(raw_items)
     out = pd.DataFrame({
-        "user": map_ids(raw_users, user_ids, inter.path, USER_ID, "user"),
-        "item": map_ids(raw_items, item_ids, inter.path, ITEM_ID, "item"),
+        "user": map_ids(raw_users, user_ids, inter.path, USER_ID, "user", inter.first_line),
+        "item": map_ids(raw_items, item_ids, inter.path, ITEM_ID, "item", inter.first_line),
     })
     ignored = []
     for col, typ in inter.types.items():
@@ -142,7 +143,7 @@ def from_atomic_tables(inter: AtomicTable, user: AtomicTable | None = None,
         if e.column in out.columns and e.rows and e.unit == "rows":
             column = {"user": USER_ID, "item": ITEM_ID}.get(e.column, e.column)
             raise DataValidationError(e.detail, source=inter.path, column=column,
-                                      lines=[r + 2 for r in e.rows]) from None
+                                      lines=inter.lines(e.rows)) from None
         raise
 
 

@@ -377,3 +377,30 @@ def test_valid_tiny_ml100k_folder_loads(tmp_path):
     data = crd.load("ml-100k", path=d)
     assert (data.n_users, data.n_items, len(data)) == (3, 3, 4)
     assert data.item_text[0] == "Toy Story (1995). Genres: Animation, Comedy"
+
+
+GROUPLENS = ["1\t10\t3\t881250949", "1\t11\t4\t881250950", "2\t10\t5\t881250951"]
+GL_ITEM = ("10|Toy Story (1995)|01-Jan-1995||url" + "|0" * 19 + "\n"
+           "11|Heat (1995)|01-Jan-1995||url" + "|0" * 19 + "\n")
+GL_USER = "1|24|M|writer|85711\n2|53|F|other|94043\n"
+
+
+@pytest.mark.parametrize(("row", "column", "lines", "words"), [
+    (1, "rating", [2], "infinite"),        # headerless: row 1 is line 2
+    (2, "item_id", [3], "unknown item ids"),
+    (0, "user_id", [1], "unknown user ids"),
+], ids=["inf-rating", "unknown-item", "unknown-user"])
+def test_malformed_grouplens_folder_names_headerless_lines(tmp_path, unchanged, row, column,
+                                                           lines, words):
+    data = list(GROUPLENS)
+    u, i, r, ts = data[row].split("\t")
+    data[row] = {"rating": f"{u}\t{i}\tinf\t{ts}", "item_id": f"{u}\t99\t{r}\t{ts}",
+                 "user_id": f"7\t{i}\t{r}\t{ts}"}[column]
+    d = tmp_path / "ml-100k"
+    d.mkdir()
+    (d / "u.data").write_text("\n".join(data) + "\n")
+    (d / "u.item").write_text(GL_ITEM, encoding="latin-1")
+    (d / "u.user").write_text(GL_USER)
+    with unchanged(d), pytest.raises(DataValidationError) as e:
+        crd.load("ml-100k", path=d)
+    check(e.value, "u.data", column, lines, words)
