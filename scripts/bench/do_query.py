@@ -42,7 +42,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import WORKER_LOOP, Worker, fail, fmt_ratio, peer_venv, ratio_summary  # noqa: E402
+from peers import (  # noqa: E402
+    WORKER_LOOP,
+    Worker,
+    fail,
+    fmt_ratio,
+    peer_venv,
+    ratio_summary,
+    summary,
+)
 
 NETWORKS = ("alarm", "insurance", "child", "hailfinder", "win95pts", "andes")
 QUICK_NETWORKS = ("alarm", "insurance", "child")
@@ -139,12 +147,13 @@ def _pgmpy_mutilated(bn, node, state, target):
 
 
 def pgmpy_section(names, reps, cap) -> list:
+    import pgmpy
     from pgmpy.inference import CausalInference
 
     from causalrec.graphs import ALL, do_query, prepare
 
-    print("1. do_query vs pgmpy CausalInference.query (one query, no evidence; median seconds "
-          "per query over interleaved pairs)")
+    print(f"1. do_query vs pgmpy {pgmpy.__version__} CausalInference.query (one query, no "
+          "evidence; median seconds per query over interleaved pairs)")
     header = (f"{'network':<11}{'nodes':>6}  {'do(node)':<16}{'|adj| states':>13}  "
               f"{'query':<16}{'pgmpy':>9}{'causalrec':>11}  {'pgmpy/causalrec':<34}"
               f"{'pgmpy-mut':>10}{'ratio':>8}")
@@ -221,6 +230,8 @@ def pgmpy_section(names, reps, cap) -> list:
     if capped:
         print(f"pgmpy timed out (cap {cap:.0f} s) on {', '.join(capped)}: counted as cap / ours, "
               "a lower bound")
+    summary("do_query", f"pgmpy {pgmpy.__version__}", "CausalInference.query time / do_query "
+            "time", r, f">= 10x: {'met' if r['median'] >= 10 else 'NOT met'}")
     return batch_rows
 
 
@@ -357,6 +368,8 @@ def agrum_section(names, reps: int, k: int) -> None:
                   f"{s['ours_s'] * 1e3:>14.3f}  {fmt_ratio(s)}")
     print("-" * len(header))
     s = ratio_summary(all_o, all_p)
+    summary("do_query", f"pyAgrum {version}", "LazyPropagation (mutilated) time / do_query "
+            "time per do-table", s, f">= 2x: {'met' if s['median'] >= 2 else 'NOT met'}")
     print(f"all {n_tables} do-tables ({len(all_o)} pairs), answers equal to 1e-9: "
           f"pyAgrum/causalrec {fmt_ratio(s)} (target >= 2x at the median: "
           f"{'met' if s['median'] >= 2 else 'NOT met'})")

@@ -3,9 +3,10 @@
 1. Agreement and throughput: encode the ml-100k item texts (1682) and user texts (943,
    rendered from the users' histories by ``causalrec.data.user_texts``) with
    all-MiniLM-L6-v2 through ``causalrec.encoders.TextModel.embed`` and through
-   ``sentence_transformers.SentenceTransformer.encode`` (same model directory, same texts,
-   same batch size, same process, alternating, best of ``--repeats``): the cosine of every
-   pair and the throughput ratio causalrec / sentence-transformers, by wall time and by
+   ``sentence_transformers.SentenceTransformer.encode`` in its own venv (same model
+   directory, same texts, same batch size and threads, interleaved ``--repeats`` pairs): the
+   minimum cosine of every pair (must be >= 0.9999, else the run fails) and the median
+   throughput ratio causalrec / sentence-transformers with its min-max, by wall time and by
    process CPU time (less sensitive to other jobs on a shared machine). causalrec's edge
    comes from batching by token length (ST sorts by characters; ~10% fewer padded tokens
    on these texts), tokenizing once, encoding duplicate texts once and inference mode.
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -38,6 +40,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("CAUSALREC_QUIET", "1")
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def generated_texts(n: int, seed: int = 0) -> list[str]:
@@ -55,41 +59,93 @@ def ml100k_texts():
     return data, list(data.item_text), crd.user_texts(data)
 
 
+ST_VERSION = "6.2.0"
+
+ST_WORKER = r'''
+import json, time
+import numpy as np
+import torch
+import sentence_transformers
+from sentence_transformers import SentenceTransformer
+STATE = {}
+
+def handle(req):
+    if req["cmd"] == "load":
+        torch.set_num_threads(int(req["threads"]))
+        STATE["model"] = SentenceTransformer(req["model"], device="cpu")
+        STATE["texts"] = json.load(open(req["texts"]))
+        STATE["model"].encode(STATE["texts"][:req["batch_size"]], batch_size=req["batch_size"])
+        return {"version": sentence_transformers.__version__, "torch": torch.__version__}
+    t0, c0 = time.perf_counter(), time.process_time()
+    vec = STATE["model"].encode(STATE["texts"], batch_size=req["batch_size"],
+                                convert_to_numpy=True, show_progress_bar=False)
+    out = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+    np.save(req["out"], vec)
+    return out
+'''
+
+
+def st_python():
+    from peers import peer_venv, torch_requirement
+
+    return peer_venv(f"sentence-transformers-{ST_VERSION}",
+                     "import sentence_transformers as s; print(s.__version__)", ST_VERSION,
+                     installs=[[torch_requirement(), f"sentence-transformers=={ST_VERSION}"]])
+
+
 def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
+    """causalrec's ``TextModel.embed`` in this process and sentence-transformers'
+    ``encode`` in its own venv (a worker process, timed inside), same model directory, same
+    texts and batch size, same torch threads, interleaved; every repeat's embeddings must
+    agree (cosine >= 0.9999) or the benchmark fails."""
+    import json
+
     import torch
-    from sentence_transformers import SentenceTransformer
+    from peers import WORKER_LOOP, Worker, fail, ratio_summary, summary
 
     from causalrec.encoders.transformer import TextModel
 
     ours = TextModel("minilm", pooling="mean", normalize=True, batch_size=batch_size,
                      device="cpu").load()
-    st = SentenceTransformer(str(ours.resolved.path), device="cpu")
-    ours.embed(texts[:batch_size])  # warm-up both (allocator, kernels)
-    st.encode(texts[:batch_size], batch_size=batch_size)
-    t_ours, t_st, c_ours, c_st = [], [], [], []
-    for rep in range(repeats):  # alternate who goes first, so drifts in load hit both
-        for who in (("st", "ours") if rep % 2 == 0 else ("ours", "st")):
+    ours.embed(texts[:batch_size])  # warm-up (allocator, kernels)
+    threads = torch.get_num_threads()
+    t_ours, t_st, c_ours, c_st, cos_min = [], [], [], [], 1.0
+    with tempfile.TemporaryDirectory() as tmp, \
+            Worker(st_python(), ST_WORKER + WORKER_LOOP, Path(tmp),
+                   env={"OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1",
+                        "TOKENIZERS_PARALLELISM": "false"}) as st:
+        path = Path(tmp) / "texts.json"
+        path.write_text(json.dumps(texts))
+        info = st.ask(cmd="load", model=str(ours.resolved.path), texts=str(path),
+                      batch_size=batch_size, threads=threads)
+        for rep in range(repeats):  # A B A B
             t0, c0 = time.perf_counter(), time.process_time()
-            if who == "st":
-                st_vec = st.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                                   show_progress_bar=False)
-                t_st.append(time.perf_counter() - t0)
-                c_st.append(time.process_time() - c0)
-            else:
-                our_vec = ours.embed(texts, progress=False)
-                t_ours.append(time.perf_counter() - t0)
-                c_ours.append(time.process_time() - c0)
-    cos = (our_vec * st_vec).sum(1) / (np.linalg.norm(our_vec, axis=1)
-                                       * np.linalg.norm(st_vec, axis=1))
-    return {"texts": len(texts), "batch_size": batch_size, "threads": torch.get_num_threads(),
-            "causalrec_s": min(t_ours), "st_s": min(t_st),
-            "causalrec_texts_per_s": len(texts) / min(t_ours),
-            "st_texts_per_s": len(texts) / min(t_st),
-            "throughput_ratio": min(t_st) / min(t_ours),
-            "cpu_time_ratio": min(c_st) / min(c_ours),
-            "ratio_per_repeat": " ".join(f"{a / b:.2f}" for a, b in zip(t_st, t_ours,
-                                                                        strict=True)),
-            "cos_min": float(cos.min()), "cos_mean": float(cos.mean())}
+            our_vec = ours.embed(texts, progress=False)
+            t_ours.append(time.perf_counter() - t0)
+            c_ours.append(time.process_time() - c0)
+            out = Path(tmp) / f"st{rep}.npy"
+            r = st.ask(cmd="run", batch_size=batch_size, out=str(out))
+            t_st.append(r["seconds"])
+            c_st.append(r["cpu"])
+            st_vec = np.load(out)
+            cos = (our_vec * st_vec).sum(1) / (np.linalg.norm(our_vec, axis=1)
+                                               * np.linalg.norm(st_vec, axis=1))
+            cos_min = min(cos_min, float(cos.min()))
+            if cos_min < 0.9999:
+                fail(f"embeddings differ from sentence-transformers: min cosine {cos_min:.6f}")
+    r = ratio_summary(t_ours, t_st)
+    rc = ratio_summary(c_ours, c_st)
+    summary("encode", f"sentence-transformers {info['version']}", "sentence-transformers time "
+            f"/ causalrec time (MiniLM, {len(texts)} texts)", r, f"agreement: min cosine "
+            f"{cos_min:.6f}")
+    return {"peer": f"sentence-transformers {info['version']} (own venv, torch "
+                    f"{info['torch']})", "texts": len(texts), "batch_size": batch_size,
+            "threads": threads, "pairs": len(t_ours),
+            "causalrec_s": r["ours_s"], "st_s": r["peer_s"],
+            "causalrec_texts_per_s": len(texts) / r["ours_s"],
+            "st_texts_per_s": len(texts) / r["peer_s"],
+            "throughput_ratio": r["median"], "ratio_min": r["min"], "ratio_max": r["max"],
+            "cpu_time_ratio": rc["median"], "cos_min": cos_min}
 
 
 _FRESH = """
@@ -216,7 +272,8 @@ def main(argv: list[str] | None = None) -> dict:
     texts = item_text + user_text
     results = {"throughput": bench_throughput(texts, args.batch_size, args.repeats)}
     _table(f"MiniLM encode: causalrec vs sentence-transformers ({len(item_text)} item + "
-           f"{len(user_text)} user texts, best of {args.repeats})", results["throughput"])
+           f"{len(user_text)} user texts, {args.repeats} interleaved pairs; ratio = median "
+           "sentence-transformers time / causalrec time)", results["throughput"])
     results["cache"] = bench_cache(item_text, user_text, args.batch_size)
     _table("embedding cache: cold run vs cache hit (TextIntentEncoder construction)",
            results["cache"])

@@ -40,6 +40,7 @@ from peers import (  # noqa: E402
     interleaved,
     peer_venv,
     ratio_summary,
+    summary,
     torch_requirement,
 )
 
@@ -159,6 +160,8 @@ def main(argv=None) -> int:
     target = 20.0
     print(f"target: >= {target:.0f}x obp on point estimates: "
           f"{'met' if r['median'] >= target else 'NOT met'} at the median ({r['median']:.1f}x)")
+    summary("ope", f"obp {versions['obp']}", "obp time / causalrec time (7 point estimates, "
+            f"{n:,} rounds)", r, f">= {target:.0f}x: {'met' if r['median'] >= target else 'NOT met'}")
     print("estimates agree to 1e-9 in every pair: " + ", ".join(
         f"{k} {results['ours'][k]:.5f}" for k in NAMES))
     return 0

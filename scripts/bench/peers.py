@@ -128,3 +128,10 @@ def fail(message: str) -> None:
     """Answers disagree: say so and end the benchmark with a non-zero exit."""
     print(f"DISAGREEMENT: {message}", flush=True)
     sys.exit(2)
+
+
+def summary(bench: str, peer: str, ratio_name: str, r: dict, target: str) -> None:
+    """One machine-readable line per peer comparison; ``run_all.py`` tabulates them at the
+    top of docs/benchmarks.md."""
+    print(f"SUMMARY | {bench} | {peer} | {ratio_name} | {r['median']:.2f}x | "
+          f"{r['min']:.2f}-{r['max']:.2f}x | {r['pairs']} | {target}", flush=True)

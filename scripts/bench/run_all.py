@@ -2,7 +2,9 @@
 
 Each benchmark prints its own figures with the peer it is compared with and the ratio,
 measured side by side in one run; this script collects their output verbatim with the
-machine's description and the command that reproduces each section.
+machine's description, its load while the benchmarks ran, and the command that reproduces
+each section. The peer comparisons (``SUMMARY |`` lines: the peer's real version, the median
+ratio over interleaved pairs and its min-max) are tabulated at the top.
 
     python scripts/bench/run_all.py [--quick] [--only NAME[,NAME...]]
 """
@@ -59,7 +61,8 @@ def main(argv=None) -> int:
              "Each section is one benchmark script's output: causalrec's figure, the peer it is "
              "compared with, and their ratio, measured side by side in the same run. Reproduce "
              "a section with the command under its heading; `make bench` reruns them all.", ""]
-    failed = []
+    failed, summaries = [], []
+    load_before = os.getloadavg()
     for bench in benches:
         cmd = [sys.executable, str(bench.relative_to(ROOT))] + (["--quick"] if args.quick else [])
         print(f"== {bench.name}", flush=True)
@@ -73,6 +76,21 @@ def main(argv=None) -> int:
             parts += ["**failed**:", "", "```", res.stderr[-3000:], "```", ""]
         else:
             parts += [res.stdout.strip(), ""]
+        summaries += [ln for ln in res.stdout.splitlines() if ln.startswith("SUMMARY |")]
+        if res.returncode != 0 and "DISAGREEMENT" in res.stdout:
+            summaries.append(f"SUMMARY | {bench.stem} | - | answers disagree (see below) | - | "
+                             "- | - | FAILED")
+    load_after = os.getloadavg()
+    table = ["## Peer comparisons", "",
+             f"Size: {'reduced (`--quick`)' if args.quick else 'full'}. Machine load (1/5/15-min "
+             f"load average) {', '.join(f'{x:.1f}' for x in load_before)} before and "
+             f"{', '.join(f'{x:.1f}' for x in load_after)} after, on {os.cpu_count()} cores: "
+             "ratios from a loaded machine carry that load; the min-max column shows how much "
+             "it moved them.", "",
+             "| benchmark | peer (version) | ratio | median | min-max | pairs | target / check |",
+             "|---|---|---|---|---|---|---|"]
+    table += ["| " + " | ".join(c.strip() for c in ln.split("|")[1:]) + " |" for ln in summaries]
+    parts[5:5] = table + [""]
     atomic.write_text(args.out, "\n".join(parts) + "\n")
     print(f"wrote {args.out}" + (f"; failed: {failed}" if failed else ""))
     return 1 if failed else 0
