@@ -1,6 +1,7 @@
 """Hooks into Hydra and Lightning that keep run directories honest.
 
-* :class:`SweepSummary` (Hydra callback): lists failed jobs and makes the sweep exit non-zero.
+* :class:`SweepSummary` (Hydra callback): refuses a directory that holds a sweep (unless
+  resuming it), lists failed jobs and makes the sweep exit non-zero.
 * :class:`RunLogHandler` (Hydra's job log file): never appends to a finished run's log.
 * :func:`atomic_checkpoint_io` (Lightning plugin): checkpoints written atomically in the
   run directory, with one clear error when the disk is full.
@@ -24,8 +25,19 @@ log = logging.getLogger("causalrec")
 
 
 class SweepSummary(Callback):
-    """After a multirun: count finished / failed jobs; exit 1 if any failed (all others
-    ran to the end, each failure has its ``error.json``)."""
+    """Before a multirun: refuse a sweep directory that already holds a sweep, unless
+    ``resume=true`` continues it (Hydra would rewrite its ``multirun.yaml``). After it: count
+    finished / failed jobs; exit 1 if any failed (all others ran to the end, each failure has
+    its ``error.json``)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if (sweep_dir / "multirun.yaml").exists() and config.get("resume") is not True:
+            # SystemExit: Hydra turns any other exception from a callback into a warning
+            raise SystemExit(
+                f"error: {sweep_dir} already holds a sweep (multirun.yaml); nothing in it was "
+                "changed. Continue it with resume=true (finished jobs are skipped) or choose a "
+                "new hydra.sweep.dir")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

@@ -79,6 +79,28 @@ def test_refused_sweep_job_leaves_the_finished_directory_untouched(finished_run,
     assert now == before
 
 
+@pytest.mark.parametrize("resume", [False, True], ids=["new-sweep", "resume"])
+def test_a_sweep_directory_that_holds_a_sweep(finished_run, state, tmp_path, resume):
+    """Without resume=true the sweep is refused before Hydra writes anything (its
+    multirun.yaml included); with it, finished jobs are skipped and left as they were."""
+    import shutil
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(finished_run, sweep / "0")  # job 0 of an earlier sweep, finished
+    (sweep / "multirun.yaml").write_text("earlier: sweep\n")
+    before = state(sweep)
+    args = ["resume=true"] if resume else []
+    out = cli(tmp_path, "-m", f"hydra.sweep.dir={sweep}", *SMALL, *args)
+    if not resume:
+        assert out.returncode == 1 and "already holds a sweep (multirun.yaml)" in out.stderr
+        assert state(sweep) == before
+    else:
+        assert out.returncode == 0 and "already done" in out.stdout + out.stderr, out.stderr
+        now = state(sweep)
+        assert {k: v for k, v in now.items() if k.startswith("0/")} == \
+            {k: v for k, v in before.items() if k.startswith("0/")}
+
+
 def test_config_error_in_a_new_directory_writes_only_the_error_record(tmp_path):
     run_dir = tmp_path / "runs" / "bad"
     out = cli(tmp_path, f"hydra.run.dir={run_dir}", *SMALL, "encoder.dim=0")
