@@ -38,6 +38,7 @@ _LAZY = {
     "prepare": ("interventions", "prepare"),
     "ALL": ("interventions", "ALL"),
     "ImpossibleEvidenceError": ("interventions", "ImpossibleEvidenceError"),
+    "InvalidNetworkError": ("interventions", "InvalidNetworkError"),
     "ate": ("effects", "ate"),
     "cate": ("effects", "cate"),
     "expected_outcomes": ("effects", "expected_outcomes"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causalrec.graphs import do_query, prepare
-from causalrec.graphs.interventions import InvalidNetworkError, network
+from causalrec.graphs import InvalidNetworkError, do_query, prepare
+from causalrec.graphs.interventions import network
 
 
 def _asia():
