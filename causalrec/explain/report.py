@@ -88,6 +88,9 @@ def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = N
 
     Raises:
         ExplanationError: unknown user or item, or the item is not in the user's top-``k``.
+
+    The explanation is of the trained model: every probe ends with
+    ``recommender.reset(user)``, so updates made to this user beforehand are undone.
     """
     prober = Prober(recommender, user, seed)
     hist = counterfactual_history(recommender, user, item, k, max_size=max_size, seed=seed,
