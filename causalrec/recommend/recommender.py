@@ -176,10 +176,10 @@ class Recommender(Updates):
                                      "own and cannot score a user known only by text") from exc
                 raise
 
-    def full_scores(self, users: torch.Tensor) -> torch.Tensor:
-        """Scores of every item for user indices ``users`` (the evaluation scorer
-        protocol), with updates applied."""
-        return self._scores(torch.as_tensor(users, dtype=torch.long))
+    def full_scores(self, users: torch.Tensor, objective: str = "score") -> torch.Tensor:
+        """Scores ``[len(users), n_items]`` of every item for user *indices* (the evaluation
+        scorer protocol), with updates applied; ``objective`` as in :meth:`recommend`."""
+        return self._scores(torch.as_tensor(users, dtype=torch.long), objective)
 
     def topk_indices(self, users: np.ndarray, k: int, exclude_seen: bool = True,
                      allowed: torch.Tensor | None = None, objective: str = "score",

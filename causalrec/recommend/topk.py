@@ -157,14 +157,17 @@ class FaissIndex:
         finally:
             if ef is not None:
                 self.index.hnsw.efSearch = ef
-        if exclude is not None and extra:
-            out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
-            out_i = np.full((len(q), k), -1, dtype=np.int64)
-            for b, seen in enumerate(exclude):
-                keep = (items[b] >= 0) & ~np.isin(items[b], seen)
-                s, i = scores[b][keep][:k], items[b][keep][:k]
-                out_s[b, :len(s)], out_i[b, :len(i)] = s, i
-            scores, items = out_s, out_i
+        if exclude is not None and extra:  # drop seen items, keep the best k (vectorised)
+            n = np.int64(self.n_items)
+            seen_keys = np.concatenate([b * n + np.asarray(e, dtype=np.int64)
+                                        for b, e in enumerate(exclude)])
+            keys = np.arange(len(q), dtype=np.int64)[:, None] * n + items
+            keep = (items >= 0) & ~np.isin(keys, seen_keys)
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+            kept = np.take_along_axis(keep, order, axis=1)
+            scores = np.where(kept, np.take_along_axis(scores, order, axis=1), -np.inf)
+            items = np.where(kept, np.take_along_axis(items, order, axis=1), -1)
+            scores, items = scores.astype(np.float32), items.astype(np.int64)
         else:
             scores, items = scores[:, :k], items[:, :k].astype(np.int64)
             scores = np.where(items >= 0, scores, -np.inf).astype(np.float32)
