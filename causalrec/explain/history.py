@@ -152,7 +152,7 @@ def similarity_order(rec, history: np.ndarray, item: int) -> np.ndarray:
 
 
 def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None = None,
-                           prune: bool = True, orders: tuple = ("support",),
+                           prune: bool | int = 16, orders: tuple = ("support",),
                            sufficient: bool = False, seed: int = 0,
                            prober: Prober | None = None) -> HistoryExplanation:
     """The smallest (irreducible) set of ``user``'s training interactions whose removal
@@ -160,6 +160,9 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
 
     Args:
         max_size: the largest set tried (default: the whole history).
+        prune: prune found sets of at most this many items to irreducible ones (one probe
+            per item; ``True``: any size, ``False``: none); larger sets stay the shortest
+            dropping prefix of the order.
         orders: candidate orders searched (``"support"``, ``"similarity"``); the smallest
             set over all of them wins (ties: the first order).
         sufficient: also probe each found set's sufficiency (its items alone keep the item
@@ -200,7 +203,7 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
 
 
 def _search(prober: Prober, order: np.ndarray, i: int, k: int, max_size,
-            prune: bool) -> tuple[list, int] | None:
+            prune: bool | int) -> tuple[list, int] | None:
     """The shortest dropping prefix of ``order`` (doubling, then bisection), pruned to an
     irreducible set: ``(items, rank after removal)``, or None."""
     limit = len(order) if max_size is None else min(int(max_size), len(order))
@@ -228,7 +231,8 @@ def _search(prober: Prober, order: np.ndarray, i: int, k: int, max_size,
             lo = mid
     chosen = list(order[:hi])
     rank_after = ranks[hi]
-    if prune and len(chosen) > 1:
+    cap = len(chosen) if prune is True else int(prune)
+    if prune and 1 < len(chosen) <= cap:
         for h in list(reversed(chosen)):
             trial = [c for c in chosen if c != h]
             r = prober.rank_without(trial, i)
