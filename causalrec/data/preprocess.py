@@ -201,8 +201,10 @@ class Preprocess:
                 else np.ones(len(df), dtype=bool)
             n_pos = df.loc[pos, "user"].value_counts()
             good = set(n_pos[n_pos >= int(self.min_user_positives)].index)
+            n_gone = int(df["user"].nunique()) - len(good)
             df = record("minimum positives per user", f"min_user_positives="
-                        f"{self.min_user_positives}", df, df[df["user"].isin(good).to_numpy()])
+                        f"{self.min_user_positives}", df, df[df["user"].isin(good).to_numpy()],
+                        f"{n_gone} users removed")
         if self.time_order:
             if "timestamp" not in df.columns:
                 raise DataValidationError("time_order needs a timestamp column", source=source,

@@ -92,7 +92,7 @@ def test_min_positives_time_order_and_text_normalisation():
                        "label": [1, 1, 0, 1, 0], "timestamp": [5.0, 1.0, 3.0, 2.0, 4.0],
                        "text": ["  Great&nbsp;fit &amp; warm\n\n", None, "   ", "ok", "ok"]})
     out, rep = run(df, min_user_positives=2)
-    assert out["user"].tolist() == ["a", "a"]
+    assert out["user"].tolist() == ["a", "a"] and rep["detail"].iloc[-1] == "2 users removed"
     out, rep = run(df, time_order=True)
     assert out["timestamp"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert rep["detail"].iloc[-1] == "4 rows moved"
