@@ -63,8 +63,8 @@ from causalrec.privacy import (
 
 if QUICK:
     BASE = ["logger=none", "trainer.enable_progress_bar=false", "model.diagnostics=false",
-            "head=bpr", "dataset.source.n_users=150", "dataset.source.n_items=100",
-            "dataset.source.per_user=15", "dataset.batch_size=256", "trainer.max_epochs=3",
+            "head=bpr", "dataset.source.n_users=120", "dataset.source.n_items=80",
+            "dataset.source.per_user=12", "dataset.batch_size=256", "trainer.max_epochs=3",
             "model.optimizer.lr=0.02"]
     ENCODERS = {"id": ["encoder=id"]}
     DESIGNS = {"all": ("id", ["privacy.user_params=noised"]),

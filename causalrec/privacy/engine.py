@@ -64,6 +64,11 @@ def check_encoder(encoder, unit: str) -> None:
         raise ValueError("privacy.unit=interaction does not support encoder.users=text: the "
                          "user text summarises several interactions, so one interaction is not "
                          "one row; use privacy.unit=user or encoder.users=id")
+    user_vectors = getattr(text, "user_text_emb", None)
+    if user_vectors is not None and float(user_vectors.mean(0).norm()) < 1e-4:
+        raise ValueError("privacy=dp does not support encoder.center=true with encoder.users="
+                         "text: the mean user-text vector subtracted from every user is a "
+                         "non-private statistic of all users' text; set encoder.center=false")
     if getattr(text, "text_model", None) is not None:
         raise ValueError("privacy=dp does not support encoder.trainable_layers > 0 (a fine-tuned "
                          "language model); use the frozen encoder (trainable_layers: 0)")
@@ -150,6 +155,10 @@ def build_private_training(cfg, datamodule, module, max_epochs: int,
         raise ValueError("privacy.user_params=local needs an encoder with a user embedding "
                          f"table (user_emb); encoder._target_={_target(module.encoder)} has none")
 
+    if getattr(datamodule, "negative_sampler", "uniform") != "uniform":
+        raise ValueError(f"privacy=dp does not support dataset.negative_sampler="
+                         f"{datamodule.negative_sampler}: popularity counts over all users' "
+                         "interactions are a non-private statistic; use uniform")
     datamodule.setup("fit")
     train = datamodule.train_data.interactions
     n_rows = len(train)

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 OVERRIDES = ["dataset=synthetic", "dataset.source.n_users=60", "dataset.source.n_items=40",
-             "dataset.source.per_user=8", "encoder=minilm", "encoder.users=text",
+             "dataset.source.per_user=8", "encoder=minilm", "encoder.users=text", "encoder.center=false",
              "trainer.max_epochs=2", "trainer.enable_progress_bar=false", "privacy=dp",
              "privacy.epsilon=4", "logger=many"]
 

@@ -89,6 +89,7 @@ def test_local_user_params_leave_user_table_unnoised(tmp_path):
     (["head=ips"], r"head\.propensity=.*PopularityPropensity"),
     (["head=dice"], r"head\._target_=causalrec\.heads\.dice\.DICEHead"),
     (["encoder=sequence"], r"encoder\._target_=causalrec\.encoders\.sequence\.SequenceEncoder"),
+    (["dataset.negative_sampler=popularity"], r"dataset\.negative_sampler=popularity"),
 ])
 def test_bad_privacy_settings_name_the_key(tmp_path, override, match):
     from causalrec.experiment.api import run
@@ -120,5 +121,14 @@ def test_text_encoder_settings_that_cannot_be_clipped_name_the_key(mode, unit, m
     enc = SimpleNamespace(users_mode=mode, text_model=None)
     with pytest.raises(ValueError, match=match):
         check_encoder(enc, unit)
+    import torch
+
+    centred = torch.randn(5, 3)
+    centred = centred - centred.mean(0)  # what encoder.center=true does to user vectors
+    with pytest.raises(ValueError, match=r"encoder\.center=true"):
+        check_encoder(SimpleNamespace(users_mode="text", text_model=None,
+                                      user_text_emb=centred), "user")
+    check_encoder(SimpleNamespace(users_mode="text", text_model=None,
+                                  user_text_emb=centred + 1.0), "user")
     with pytest.raises(ValueError, match=r"trainable_layers > 0"):
         check_encoder(SimpleNamespace(users_mode="id", text_model=object()), "user")
