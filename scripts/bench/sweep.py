@@ -8,8 +8,8 @@ sequential, joblib, ...), and prints:
   divided by N-1 (process start-up cancels out)   (target < 1 s)
 - the joblib speed-up over the sequential sweep: median over pairs with min-max
   (target >= 1.5x for 6 runs on 2 cores).
-Both launchers must produce the same metrics for every seed (one seed, one result), or the
-run prints the difference and exits non-zero.
+Both launchers must produce the same test metrics for every seed (to 1e-6: one seed, one
+result), or the run prints the difference and exits non-zero.
 
     python scripts/bench/sweep.py [--runs 6] [--epochs 3] [--pairs 2] [--quick]
 """
@@ -68,7 +68,9 @@ def main(argv=None) -> int:
             for seed, rec in seq_runs.items():
                 a = {k: v for k, v in rec["metrics"].items() if k.startswith("test/")}
                 b = {k: v for k, v in par_runs[seed]["metrics"].items() if k.startswith("test/")}
-                if a != b:
+                # equal up to float reduction order (a worker may run other torch threads)
+                if a.keys() != b.keys() or any(abs(a[k] - b[k]) > 1e-6 * max(1.0, abs(a[k]))
+                                               for k in a):
                     fail(f"seed {seed}: sequential {a} != joblib {b}")
             seq_walls.append(seq_wall)
             par_walls.append(par_wall)
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
           f"{', '.join(f'{s:.1f}/{p:.1f} s' for s, p in zip(seq_walls, par_walls))} | |")
     print(f"| joblib (2 workers) speed-up over sequential | {fmt_ratio(r)} | >= 1.5x "
           f"({'met' if r['median'] >= 1.5 else 'NOT met'}) |")
-    print("| metrics per seed, sequential vs joblib | identical | identical |")
+    print("| test metrics per seed, sequential vs joblib | equal (1e-6) | equal |")
     import joblib
 
     summary("sweep", f"Hydra basic launcher vs joblib {joblib.__version__} (2 workers)",

@@ -20,8 +20,9 @@ def test_obd_random_log_as_logged_feedback():
     np.testing.assert_array_equal(fb.action, inter["item"].to_numpy())
     np.testing.assert_array_equal(fb.position, inter["position"].to_numpy())
     # OBP's context: one-hot user features, first level dropped (one row per round)
-    assert fb.context.shape[0] == 10_000 and set(np.unique(fb.context)) <= {0.0, 1.0}
-    assert fb.action_context.shape[0] == 80
+    assert fb.context.shape == (10_000, 2 + 4 + 7 + 7)
+    assert set(np.unique(fb.context)) <= {0.0, 1.0}
+    assert fb.action_context.shape == (80, 4)
     obp = fb.to_obp()
     assert obp["len_list"] == 3 and obp["n_rounds"] == 10_000
     np.testing.assert_array_equal(load_obd_feedback("random", "all", quiet=True).reward,
