@@ -118,7 +118,6 @@ def load_model(run_dir: str | os.PathLike, checkpoint: str = "best.ckpt"):
     ``weights_only=True``) and put in eval mode; the datamodule is set up with the run's own
     split, so a notebook can score any users or items the way the run did."""
     import torch
-    from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
     from ..models.build import build_datamodule, build_module
