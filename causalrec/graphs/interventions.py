@@ -239,6 +239,9 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
     ------
     ImpossibleEvidenceError
         When the evidence has probability zero under the (single) intervention.
+    InvalidNetworkError
+        When the network's CPDs are not a Bayesian network (checked once per network and
+        cached; CPD tables are read by state name, see :class:`_Network`).
     """
     from pgmpy.factors.discrete import DiscreteFactor
 

@@ -11,10 +11,10 @@ from ..lazy_exports import lazy_exports
 
 _LAZY = {
     "OffPolicyEstimator": ("estimators", "OffPolicyEstimator"),
-    "OffPolicyEvaluation": ("estimators", "OffPolicyEvaluation"),
+    "OffPolicyEvaluation": ("off_policy_evaluation", "OffPolicyEvaluation"),
     "OPEEstimate": ("estimators", "OPEEstimate"),
-    "RoundInputs": ("estimators", "RoundInputs"),
-    "round_inputs": ("estimators", "round_inputs"),
+    "RoundInputs": ("inputs", "RoundInputs"),
+    "round_inputs": ("inputs", "round_inputs"),
     "DirectMethod": ("estimators", "DirectMethod"),
     "InverseProbabilityWeighting": ("estimators", "InverseProbabilityWeighting"),
     "SelfNormalizedInverseProbabilityWeighting": ("estimators", "SelfNormalizedInverseProbabilityWeighting"),

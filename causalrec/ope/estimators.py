@@ -53,15 +53,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from causalrec.data.schema import DataValidationError
 from causalrec.ope.bootstrap import bootstrap_means, percentile_interval
-from causalrec.ope.feedback import LoggedFeedback, as_feedback
+from causalrec.ope.feedback import LoggedFeedback
+from causalrec.ope.inputs import RoundInputs, round_inputs
 from causalrec.ope.tuning import (
     mse_upper_bound,
     slope_select,
@@ -70,106 +68,6 @@ from causalrec.ope.tuning import (
 
 #: the candidate grid of the OBP benchmark on the Open Bandit Dataset
 OBP_LAMBDAS = (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, math.inf)
-
-
-# --------------------------------------------------------------------------- inputs
-
-def _rows(mask: np.ndarray) -> list[int]:
-    return [int(i) for i in np.flatnonzero(mask)[:5]]
-
-
-def _at_logged_position(arr: Any, fb: LoggedFeedback, name: str) -> np.ndarray:
-    """``arr[i, :, position_i]`` as ``[n_rounds, n_actions]`` (a view where possible).
-
-    Accepts ``[n_rounds, n_actions, n_positions]`` (OBP), ``[1, n_actions, n_positions]``
-    (one distribution for every round, e.g. a context-free policy), or 2-D
-    ``[n_rounds or 1, n_actions]`` meaning "already at each round's logged position".
-    """
-    arr = np.asarray(arr, dtype=np.float64)
-    n, a = fb.n_rounds, fb.n_actions
-    if arr.ndim not in (2, 3) or arr.shape[0] not in (1, n) or arr.shape[1] != a:
-        raise DataValidationError(
-            f"must have shape [n_rounds={n} (or 1), n_actions={a}, n_positions] or "
-            f"[n_rounds, n_actions], got {arr.shape}", source="off-policy evaluation",
-            column=name)
-    if arr.ndim == 2:
-        return np.broadcast_to(arr, (n, a))
-    p = arr.shape[2]
-    if int(fb.position.max()) >= p:
-        raise DataValidationError(
-            f"has {p} position(s) but the log shows actions at position "
-            f"{int(fb.position.max())}", source="off-policy evaluation", column=name,
-            rows=_rows(fb.position >= p))
-    if p == 1:
-        return np.broadcast_to(arr[:, :, 0], (n, a))
-    if arr.shape[0] == 1:
-        return arr[0].T[fb.position]
-    return arr[np.arange(n), :, fb.position]
-
-
-@dataclass(frozen=True, eq=False)
-class RoundInputs:
-    """The per-round quantities every estimator reads (computed once, shared).
-
-    Attributes:
-        reward: ``r_i``.
-        iw: importance weight ``pi_e(a_i | x_i, k_i) / pi_b(a_i | x_i, k_i)``.
-        q_factual: ``q_hat(x_i, a_i, k_i)`` or None without a reward model.
-        q_policy: ``sum_a pi_e(a | x_i, k_i) q_hat(x_i, a, k_i)`` or None.
-    """
-
-    reward: np.ndarray
-    iw: np.ndarray
-    q_factual: np.ndarray | None = None
-    q_policy: np.ndarray | None = None
-
-    @property
-    def n_rounds(self) -> int:
-        return int(self.reward.shape[0])
-
-    @cached_property
-    def residual(self) -> np.ndarray:
-        """``r_i - q_hat(x_i, a_i, k_i)``, computed once for every DR-type estimator and
-        tuning candidate."""
-        return self.reward - self.q_factual
-
-    def take(self, rows: np.ndarray) -> RoundInputs:
-        def pick(x):
-            return None if x is None else x[rows]
-
-        return RoundInputs(self.reward[rows], self.iw[rows], pick(self.q_factual),
-                           pick(self.q_policy))
-
-
-def round_inputs(feedback: LoggedFeedback | Mapping[str, Any], action_dist: Any,
-                 estimated_rewards: Any | None = None, *, check_dist: bool = True) -> RoundInputs:
-    """Compute :class:`RoundInputs` from a log, ``action_dist`` and (optionally) the reward
-    model's ``estimated_rewards`` (same shapes as ``action_dist``)."""
-    fb = as_feedback(feedback)
-    n = fb.n_rounds
-    rows = np.arange(n)
-    pi = _at_logged_position(action_dist, fb, "action_dist")
-    if check_dist:
-        bad = (pi < 0).any(axis=1) | ~np.isclose(pi.sum(axis=1), 1.0, atol=1e-6)
-        if bad.any():
-            raise DataValidationError(
-                "each round's action distribution at its logged position must be "
-                "non-negative and sum to 1 over actions", source="off-policy evaluation",
-                column="action_dist", rows=_rows(bad))
-    iw = pi[rows, fb.action] / fb.pscore
-    if estimated_rewards is None:
-        return RoundInputs(reward=fb.reward, iw=iw)
-    q = _at_logged_position(estimated_rewards, fb, "estimated_rewards")
-    q_factual = q[rows, fb.action]
-    q_policy = np.einsum("ij,ij->i", pi, q)
-    # a non-finite q_hat anywhere in a round's row makes q_policy non-finite (inf * 0 and
-    # nan * anything are nan), so this checks every entry at the logged position in one pass
-    # over n values instead of n * n_actions
-    bad = ~np.isfinite(q_policy)
-    if bad.any():
-        raise DataValidationError("must be finite", source="off-policy evaluation",
-                                  column="estimated_rewards", rows=_rows(bad))
-    return RoundInputs(reward=fb.reward, iw=iw, q_factual=q_factual, q_policy=q_policy)
 
 
 # --------------------------------------------------------------------------- results
@@ -488,76 +386,3 @@ def default_estimators() -> list[OffPolicyEstimator]:
     return [DirectMethod(), InverseProbabilityWeighting(),
             SelfNormalizedInverseProbabilityWeighting(), DoublyRobust(),
             SelfNormalizedDoublyRobust(), SwitchDoublyRobust(), DoublyRobustWithShrinkage()]
-
-
-# --------------------------------------------------------------------------- several at once
-
-class OffPolicyEvaluation:
-    """Several estimators evaluated on one log, sharing the per-round inputs and one set of
-    bootstrap resamples (so their intervals are directly comparable).
-
-    Example::
-
-        ope = OffPolicyEvaluation()                       # the seven OBP estimators
-        table = ope.estimate(bandit_feedback, action_dist, q_hat, n_bootstrap=100, seed=0)
-    """
-
-    def __init__(self, estimators: Sequence[OffPolicyEstimator] | None = None):
-        self.estimators = list(default_estimators() if estimators is None else estimators)
-        names = [e.name for e in self.estimators]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"estimator names must be unique; repeated: {dup} (pass name=...)")
-        if not self.estimators:
-            raise ValueError("at least one estimator is needed")
-
-    def _resolve(self, inputs: RoundInputs) -> list[OffPolicyEstimator]:
-        missing = [e.name for e in self.estimators
-                   if e.requires_reward_model and inputs.q_policy is None]
-        if missing:
-            raise ValueError(f"estimators {missing} need estimated_rewards from a reward model "
-                             "(see causalrec.ope.RewardModel)")
-        return [e.resolve(inputs) for e in self.estimators]
-
-    def point_estimates(self, inputs: RoundInputs) -> dict[str, float]:
-        """Full-log estimates only (no bootstrap)."""
-        return {e.name: float(r.combine(r.terms(inputs).mean(axis=1)))
-                for e, r in zip(self.estimators, self._resolve(inputs))}
-
-    def estimate_inputs(self, inputs: RoundInputs, *, n_bootstrap: int = 100,
-                        alpha: float = 0.05, seed: int | None = 0) -> pd.DataFrame:
-        resolved = self._resolve(inputs)
-        blocks = [r.terms(inputs) for r in resolved]
-        stacked = np.concatenate(blocks, axis=0)
-        boot = bootstrap_means(stacked, n_bootstrap, seed)
-        full = stacked.mean(axis=1)
-        rows, start = [], 0
-        for e, r, b in zip(self.estimators, resolved, blocks):
-            k = b.shape[0]
-            vals = r.combine(boot[:, start:start + k])
-            lo, hi = percentile_interval(vals, alpha)
-            rows.append(OPEEstimate(
-                e.name, float(r.combine(full[start:start + k])), lo, hi,
-                float(np.std(vals, ddof=1)) if n_bootstrap > 1 else 0.0, alpha,
-                int(n_bootstrap), r.lambda_value).to_dict())
-            start += k
-        return pd.DataFrame(rows).set_index("estimator")
-
-    def estimate(self, feedback: LoggedFeedback | Mapping[str, Any], action_dist: Any,
-                 estimated_rewards: Any | None = None, *, n_bootstrap: int = 100,
-                 alpha: float = 0.05, seed: int | None = 0) -> pd.DataFrame:
-        """One row per estimator: ``value``, ``ci_lower``, ``ci_upper``, ``std_error``,
-        ``alpha``, ``n_bootstrap``, ``lambda_`` (see :meth:`OffPolicyEstimator.estimate`)."""
-        inputs = round_inputs(feedback, action_dist, estimated_rewards)
-        return self.estimate_inputs(inputs, n_bootstrap=n_bootstrap, alpha=alpha, seed=seed)
-
-    def relative_errors(self, truth: float, feedback: LoggedFeedback | Mapping[str, Any],
-                        action_dist: Any, estimated_rewards: Any | None = None) -> pd.Series:
-        """``|V_hat - truth| / |truth|`` of each estimator's full-log estimate (OBP's
-        ``relative-ee``)."""
-        if truth == 0:
-            raise ValueError("the relative error needs a non-zero true policy value")
-        inputs = round_inputs(feedback, action_dist, estimated_rewards)
-        pe = self.point_estimates(inputs)
-        return pd.Series({k: abs(v - truth) / abs(truth) for k, v in pe.items()},
-                         name="relative_error")

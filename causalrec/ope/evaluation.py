@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalrec.ope.estimators import OffPolicyEstimator, OffPolicyEvaluation, round_inputs
+from causalrec.ope.estimators import OffPolicyEstimator
 from causalrec.ope.feedback import LoggedFeedback, as_feedback
+from causalrec.ope.inputs import round_inputs
+from causalrec.ope.off_policy_evaluation import OffPolicyEvaluation
 
 #: obp's published relative errors (mean, std over 30 resamples) for BTS evaluated from
 #: random logs, campaign "all", logistic-regression reward model

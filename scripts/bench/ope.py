@@ -44,8 +44,10 @@ from peers import (  # noqa: E402
     torch_requirement,
 )
 
-from causalrec.ope.estimators import OBP_LAMBDAS, OffPolicyEvaluation, round_inputs  # noqa: E402
+from causalrec.ope.estimators import OBP_LAMBDAS  # noqa: E402
 from causalrec.ope.feedback import LoggedFeedback  # noqa: E402
+from causalrec.ope.inputs import round_inputs  # noqa: E402
+from causalrec.ope.off_policy_evaluation import OffPolicyEvaluation  # noqa: E402
 
 OBP_VERSION = "0.5.7"
 NAMES = ("dm", "ipw", "snipw", "dr", "sndr", "switch-dr", "dr-os")
