@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import os
 import warnings
+from contextvars import ContextVar
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+#: the config hash of the run being trained, set by :func:`causalrec.experiment.train.train`
+#: when the run starts: a task may fill in config values later (e.g. the data needs of the
+#: head), and the loggers must report the hash the run record gets
+RUN_CONFIG_HASH: ContextVar[str | None] = ContextVar("RUN_CONFIG_HASH", default=None)
 
 
 def build_loggers(cfg: DictConfig) -> list:
@@ -26,7 +32,7 @@ def build_loggers(cfg: DictConfig) -> list:
     set_wandb_grouping(cfg)
     params = OmegaConf.to_container(cfg, resolve=True)
     params.pop("hydra", None)
-    params["config_hash"] = config_hash(cfg)
+    params["config_hash"] = RUN_CONFIG_HASH.get() or config_hash(cfg)
     loggers = []
     for name, conf in (cfg.get("logger") or {}).items():
         if conf is None or "_target_" not in conf:

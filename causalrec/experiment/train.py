@@ -72,6 +72,7 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, floa
     ``overrides`` are recorded as the run's overrides (default: Hydra's, under
     ``causalrec-train``; :func:`causalrec.experiment.run` passes the notebook's).
     """
+    from .loggers import RUN_CONFIG_HASH
     from .record import (
         check_run_dir_free,
         config_hash,
@@ -108,8 +109,10 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, floa
         write_hydra_files(run_dir, cfg)
     base = {"seed": int(cfg.seed), "task": cfg.task, "run_dir": str(run_dir),
             "config_hash": chash,
-            "overrides": _overrides() if overrides is None else list(overrides), "tags": list(cfg.get("tags") or [])}
+            "overrides": _overrides() if overrides is None else list(overrides),
+            "tags": list(cfg.get("tags") or [])}
     start = time.perf_counter()
+    hash_token = RUN_CONFIG_HASH.set(chash)  # loggers report the hash the record gets
     try:
         metrics = dict(task(cfg))
     except BaseException as exc:
@@ -117,6 +120,8 @@ def train(cfg: DictConfig, overrides: list[str] | None = None) -> dict[str, floa
             record_error(run_dir, exc, config_yaml=OmegaConf.to_yaml(cfg, resolve=True),
                          extra={**base, "wall_time_s": round(time.perf_counter() - start, 3)})
         raise
+    finally:
+        RUN_CONFIG_HASH.reset(hash_token)
     info = metrics.pop("_info", {})
     wall = time.perf_counter() - start
     if writes:

@@ -163,7 +163,9 @@ def test_wandb_config_matches_config_yaml_and_compare_logs_beside_the_sweep(
         saved = OmegaConf.load(sweep_dir / num / "config.yaml")
         assert saved.logger.wandb.group == "sw" and saved.logger.wandb.name == num
         run = next((sweep_dir / num / "wandb").glob("offline-run-*"))
-        assert b"sw" in b"".join(p.read_bytes() for p in run.glob("run-*.wandb"))
+        log = b"".join(p.read_bytes() for p in run.glob("run-*.wandb"))
+        chash = json.loads((sweep_dir / num / "metrics.json").read_text())["config_hash"]
+        assert b"sw" in log and chash.encode() in log, "W&B shows the record's config hash"
     assert main([str(sweep_dir), "--baseline", "bce", "--wandb"]) == 0
     wandb.teardown()  # the W&B service writes asynchronously: wait for it, as the CLI's exit does
     runs = list((sweep_dir / "wandb").glob("offline-run-*"))
