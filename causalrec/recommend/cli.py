@@ -25,7 +25,7 @@ def export_topk(recommender, path: str | os.PathLike, k: int = 10, exclude_seen:
     ``path``, scoring ``batch`` users at a time; the file appears only when complete."""
     from ..atomic import write_bytes
 
-    k = recommender._check_k(k)
+    k = recommender.check_k(k)
     frames = []
     for start in range(0, recommender.n_users, int(batch)):
         idx = np.arange(start, min(start + int(batch), recommender.n_users))

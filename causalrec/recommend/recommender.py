@@ -125,10 +125,11 @@ class Recommender(Updates):
                            f"ids look like {list(self.item_ids[:3])}")
         return np.asarray(pos, dtype=np.int64)
 
-    def _check_k(self, k, n: int | None = None) -> int:
+    def check_k(self, k, n: int | None = None, what: str = "the catalogue size") -> int:
+        """``k`` as an int, or an error naming it and the allowed range ``1..n``."""
         n = self.n_items if n is None else n
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= n:
-            raise ValueError(f"k must be an integer in 1..{n} (the catalogue size), got {k!r}")
+            raise ValueError(f"k must be an integer in 1..{n} ({what}), got {k!r}")
         return int(k)
 
     def seen_items(self, users: np.ndarray) -> list[np.ndarray]:
@@ -220,7 +221,8 @@ class Recommender(Updates):
         if candidates is not None:
             allowed = torch.zeros(self.n_items, dtype=torch.bool)
             allowed[torch.from_numpy(self.item_index(candidates))] = True
-        k = self._check_k(k, self.n_items if candidates is None else int(allowed.sum()))
+        k = self.check_k(k) if candidates is None else self.check_k(
+            k, int(allowed.sum()), "the number of distinct candidates")
         scores, items = self.topk_indices(idx, k, exclude_seen, allowed, objective, approximate)
         return self._frame(self.user_ids[idx], scores, items)
 
@@ -260,7 +262,7 @@ class Recommender(Updates):
                        ) -> pd.DataFrame:
         """Top-``k`` for users known only by text (``labels`` name them in the ``user``
         column; default ``0..len(texts)-1``). Nothing is excluded: they have no history."""
-        k = self._check_k(k)
+        k = self.check_k(k)
         rows = self.text_rows(texts)
         virtual = {self.n_users + j: r for j, r in enumerate(rows)}
         users = torch.tensor(list(virtual), dtype=torch.long)
@@ -268,7 +270,7 @@ class Recommender(Updates):
         if candidates is not None:
             allowed = torch.zeros(self.n_items, dtype=torch.bool)
             allowed[torch.from_numpy(self.item_index(candidates))] = True
-            k = self._check_k(k, int(allowed.sum()))
+            k = self.check_k(k, int(allowed.sum()), "the number of distinct candidates")
         scores, items = exact_topk(lambda u: self._scores(u, objective, virtual), users, k,
                                    None, allowed, self._chunk())
         labels = list(range(len(rows))) if labels is None else list(labels)
@@ -293,7 +295,7 @@ class Recommender(Updates):
         """The ``k`` items most similar to each given item (cosine of item representations
         under the first encoder), the item itself excluded: ``item, rank, similar, score``."""
         idx = self.item_index(items)
-        k = self._check_k(k, self.n_items - 1)
+        k = self.check_k(k, self.n_items - 1, "the other items of the catalogue")
         vec = torch.nn.functional.normalize(self.item_vectors().float(), dim=-1)
         sims = vec[torch.from_numpy(idx)] @ vec.T
         sims[torch.arange(len(idx)), torch.from_numpy(idx)] = float("-inf")

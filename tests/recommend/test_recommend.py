@@ -140,3 +140,12 @@ def test_bad_input_names_the_value(id_model, text_model):
     with pytest.raises(TypeError, match="not one string"):
         trec.recommend_text("jazz")
     assert np.isfinite(trec.recommend_text(["jazz night"], k=3)["score"]).all()
+
+
+def test_k_is_checked_against_the_candidates(id_model):
+    _, dm, module = id_model
+    rec = Recommender.from_module(module, dm.train_data)
+    with pytest.raises(ValueError, match=r"1\.\.2 \(the number of distinct candidates\), got 3"):
+        rec.recommend(["u1"], k=3, candidates=["i1", "i2", "i1"])
+    with pytest.raises(ValueError, match=rf"1\.\.{rec.n_items - 1} \(the other items"):
+        rec.similar_items(["i1"], k=rec.n_items)
