@@ -258,7 +258,14 @@ def main(argv=None) -> int:
     if args.out:
         from causalrec import atomic
 
-        atomic.write_json(args.out, figures)
+        def finite(v):  # JSON has no infinity: the non-private ε is written as null
+            if isinstance(v, dict):
+                return {k: finite(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [finite(x) for x in v]
+            return None if isinstance(v, float) and math.isinf(v) else v
+
+        atomic.write_json(args.out, finite(figures))
     return 0
 
 
