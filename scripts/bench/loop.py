@@ -4,6 +4,8 @@ head's popularity Gini over rounds.
 
     .venv/bin/python scripts/bench/loop.py                       # 10k x 1k, naive head
     .venv/bin/python scripts/bench/loop.py --users 2000 --items 300 --heads naive,ips
+    .venv/bin/python scripts/bench/loop.py --users 1000 --items 200 \
+        --heads naive,ips,dr_jl,ulrmf --seeds 5          # amplification, paired vs naive
 """
 
 from __future__ import annotations
@@ -20,17 +22,24 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--heads", default="naive")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=1, help="seeds 0..n-1 (overrides --seed)")
+    ap.add_argument("--epochs-per-round", type=int, default=2)
     args = ap.parse_args(argv)
+    import numpy as np
+    import pandas as pd
     import torch
 
     from causalrec.experiment.api import compose
     from causalrec.experiment.tasks.loop import simulate_loop
 
     torch.set_num_threads(2)
-    for head in args.heads.split(","):
-        cfg = compose(["experiment=feedback_loop", f"head={head}", f"seed={args.seed}",
+    seeds = range(args.seeds) if args.seeds > 1 else [args.seed]
+    change = {}
+    for head, seed in [(h, s) for h in args.heads.split(",") for s in seeds]:
+        cfg = compose(["experiment=feedback_loop", f"head={head}", f"seed={seed}",
                        f"study.rounds={args.rounds}", f"study.simulator.n_users={args.users}",
-                       f"study.simulator.n_items={args.items}", "study.epochs_per_round=2",
+                       f"study.simulator.n_items={args.items}",
+                       f"study.epochs_per_round={args.epochs_per_round}",
                        "paths.output_dir=/tmp/causalrec-bench-loop"])
         t0 = time.perf_counter()
         per_round, log = simulate_loop(cfg)
@@ -44,6 +53,21 @@ def main(argv=None):
               f"{1 - (train + sim) / wall:.0%}; peak RSS {peak:.2f} GiB (target < 3)")
         print("  gini by round: " + " ".join(f"{g:.3f}" for g in per_round["gini"]))
         print("  true value by round: " + " ".join(f"{v:.4f}" for v in per_round["value"]))
+        # amplification: Gini of the last deployed round minus the first deployed round
+        change[(head, seed)] = float(per_round["gini"].iloc[-1] - per_round["gini"].iloc[1])
+    if len(seeds) > 1 and len(args.heads.split(",")) > 1:
+        c = pd.Series(change).unstack(0)
+        base = c[c.columns[0]]
+        rows = []
+        for h in c.columns:
+            d = c[h] - base
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            rows.append({"head": h, "gini change (round 1 -> last)": c[h].mean(),
+                         "se": c[h].std(ddof=1) / np.sqrt(len(c)),
+                         f"vs {c.columns[0]}": d.mean(),
+                         "in SE": d.mean() / se if se > 0 else float("nan")})
+        print(f"\namplification over {len(seeds)} seeds (paired, same worlds)")
+        print(pd.DataFrame(rows).set_index("head").round(4).to_string())
 
 
 if __name__ == "__main__":
