@@ -51,11 +51,15 @@ def default_group_keys(runs) -> list[str]:
 def split_keys(runs, group_by: Sequence[str] | None, blocks: Sequence[str] | None):
     """(method keys, block keys): by default the varying ``dataset``/``graph`` overrides
     are blocks and every other override that varies within a block tells methods apart
-    (one that changes only with the block, e.g. a per-dataset learning rate, does not)."""
+    (one that changes only with the block, e.g. a per-dataset learning rate, does not).
+    Without ``blocks``, a dataset/graph key among ``group_by`` becomes the block (runs on
+    different datasets never pair); pass ``blocks=[]`` to keep it a method key."""
     varying = default_group_keys(runs)
-    if blocks is None:
-        blocks = [] if group_by is not None else \
-            [k for k in varying if k in _BLOCK_KEYS]
+    if blocks is None and group_by is not None:  # --group-by head,dataset: dataset blocks
+        blocks = [k for k in group_by if k in _BLOCK_KEYS]
+        group_by = [k for k in group_by if k not in blocks]
+    elif blocks is None:
+        blocks = [k for k in varying if k in _BLOCK_KEYS]
     if group_by is None:  # a key that only changes with the block describes the block
         keyed = runs.assign(**{k: runs[k].astype(str) for k in [*varying, *blocks]})
         group_by = [k for k in varying if k not in blocks and (

@@ -195,6 +195,24 @@ def test_group_by_any_config_key_without_overrides(tmp_path):
         compare([tmp_path / "nb"], group_by=["head.nope"], progress=False)
     assert main([str(tmp_path / "nb"), "--group-by", "head._target_,dataset.name",
                  "--metrics", "test/ndcg@10"]) == 0
+    both = compare([tmp_path / "nb"], group_by=["head._target_", "dataset.name"],
+                   metrics=["test/ndcg@10"], progress=False)
+    assert both.group_by == ["head._target_"] and both.blocks == ["dataset.name"]
+
+
+def test_default_keys_methods_vary_within_a_block_and_datasets_are_blocks(tmp_path):
+    from causalrec.experiment.compare import compare
+
+    _write_runs(tmp_path / "s", _values())
+    for rec in (tmp_path / "s").rglob("metrics.json"):  # a per-dataset learning rate
+        data = json.loads(rec.read_text())
+        d = next(o for o in data["overrides"] if o.startswith("dataset="))[8:]
+        data["overrides"].append(f"model.optimizer.lr={0.1 if d == 'd1' else 0.01}")
+        rec.write_text(json.dumps(data))
+    res = compare([tmp_path / "s"], metrics=["test/ndcg@10"], baseline="B", progress=False)
+    assert res.group_by == ["head"] and res.blocks == ["dataset"]
+    assert sorted(res.paired["test/ndcg@10"]["method"]) == ["A", "A", "C", "C"]
+    assert res.notes == []  # the baseline was chosen: no note, 5 seeds: no warning
 
 
 def test_duplicate_cells_and_different_data_are_reported(tmp_path):

@@ -173,6 +173,7 @@ def test_wandb_config_matches_config_yaml_and_compare_logs_beside_the_sweep(
     assert not (tmp_path / "wandb").exists(), "nothing written into ./wandb of the CWD"
     log = b"".join(p.read_bytes() for p in runs[0].glob("run-*.wandb"))
     assert b"compare" in log and b"paired/test/ndcg@10" in log and b"sw" in log
+    assert b"plots/summary" in log and b"plots/paired" in log
 
 
 def test_text_encoder_respects_the_trainers_progress_bar_setting(capfd):
