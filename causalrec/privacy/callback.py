@@ -28,17 +28,19 @@ class DPSGDCallback(L.Callback):
         delta: δ for the spent-ε report; accountant: ``"rdp"`` or ``"prv"``.
         max_steps: the budget in steps (None: no budget stop).
         seed: seeds the noise.
+        planned_steps: the steps the run was planned for (reaching them is no budget stop).
     """
 
     def __init__(self, clipper: GroupClipper, noise_multiplier: float, clip_norm: float,
                  sample_rate: float, n_units: int, delta: float, accountant: str = "rdp",
                  max_steps: int | None = None, target_epsilon: float | None = None,
-                 seed: int = 0):
+                 seed: int = 0, planned_steps: int | None = None):
         self.clipper = clipper
         self.noise_multiplier, self.clip_norm = float(noise_multiplier), float(clip_norm)
         self.sample_rate, self.n_units = float(sample_rate), int(n_units)
         self.delta, self.accountant = float(delta), accountant
         self.max_steps, self.target_epsilon = max_steps, target_epsilon
+        self.planned_steps = planned_steps
         self.seed = int(seed)
         self.steps = 0
         self.stopped_by_budget = False
@@ -88,8 +90,12 @@ class DPSGDCallback(L.Callback):
             self._stats_sum[k] += self.clipper.last_stats.get(k, 0.0)
         self.steps += 1
         if self.max_steps is not None and self.steps >= self.max_steps:
-            self.stopped_by_budget = True
             trainer.should_stop = True
+            if self.planned_steps is not None and self.steps >= self.planned_steps:
+                log.info("privacy: the planned %d DP-SGD steps spend ε=%.4f (δ=%.3g)",
+                         self.steps, self.epsilon, self.delta)
+                return
+            self.stopped_by_budget = True
             log.warning("privacy budget reached: %d DP-SGD steps spend ε=%.4f (δ=%.3g, target "
                         "ε=%s); training stops here so that the budget is not exceeded",
                         self.steps, self.epsilon, self.delta, self.target_epsilon)

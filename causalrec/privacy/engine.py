@@ -181,7 +181,8 @@ def build_private_training(cfg, datamodule, module, max_epochs: int,
                              steps_per_epoch, seed=seed)
     clipper = GroupClipper(layers, clip, local=tuple(local))
     callback = DPSGDCallback(clipper, sigma, clip, q, n_units, delta, accountant,
-                             max_steps=budget, target_epsilon=eps, seed=seed)
+                             max_steps=budget, target_epsilon=eps, seed=seed,
+                             planned_steps=planned)
     public, private = _public_parts(module, local)
     settings = {
         "mechanism": "DP-SGD (Abadi et al. 2016) with Poisson sampling and per-unit clipping",

@@ -28,6 +28,7 @@ def test_recorded_epsilon_equals_opacus_accountant(tmp_path, accountant):
     p = rec["privacy"]
     # every planned step was taken (3 epochs x round(1/q) steps) and no more
     assert p["steps"] == 3 * 4 == p["planned_steps"]
+    assert not p["stopped_by_budget"]  # the plan ended training, not the budget
     acc = RDPAccountant() if accountant == "rdp" else PRVAccountant()
     for _ in range(p["steps"]):
         acc.step(noise_multiplier=p["noise_multiplier"], sample_rate=p["sample_rate"])
