@@ -154,10 +154,10 @@ def plot_cd(ranking, metric: str = ""):
 
     fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(ranking.ranks) + 1.6))
     sp.critical_difference_diagram(ranking.ranks, ranking.nemenyi_p, ax=ax,
-                                   alpha=ranking.alpha)
+                                   alpha=ranking.alpha, cd=ranking.cd)
     ax.set_title(f"{metric + ': ' if metric else ''}average rank over {ranking.n_blocks} "
                  f"blocks (1 = best); Friedman p={ranking.friedman_p:.2g}; Nemenyi "
-                 f"CD={ranking.cd:.2f} (alpha={ranking.alpha})", fontsize=8)
+                 f"CD={ranking.cd:.2f} (alpha={ranking.alpha})", fontsize=8, pad=22)
     fig.tight_layout()
     return fig
 
