@@ -10,6 +10,8 @@ from __future__ import annotations
 from ..lazy_exports import lazy_exports
 
 _LAZY = {
+    "random_feedback": ("synthetic", "random_feedback"),
+    "random_action_dist": ("synthetic", "random_action_dist"),
     "OffPolicyEstimator": ("estimators", "OffPolicyEstimator"),
     "OffPolicyEvaluation": ("off_policy_evaluation", "OffPolicyEvaluation"),
     "OPEEstimate": ("estimators", "OPEEstimate"),

@@ -22,6 +22,7 @@ from causalrec.ope import (
     bootstrap_means,
     round_inputs,
 )
+from causalrec.ope.synthetic import random_action_dist, random_feedback
 from causalrec.ope.tuning import mse_upper_bound, slope_select, student_t_half_width
 
 # a tiny two-action, two-slot log
@@ -86,10 +87,8 @@ def test_action_dist_layouts_agree():
 
 
 def _random_log(rng, n=400, a=6, p=3):
-    fb = LoggedFeedback.build(action=rng.integers(0, a, n), reward=rng.binomial(1, 0.3, n),
-                              pscore=rng.uniform(0.05, 0.6, n), position=rng.integers(0, p, n),
-                              n_actions=a, n_positions=p)
-    ad = rng.dirichlet(np.ones(a), size=(n, p)).transpose(0, 2, 1)
+    fb = random_feedback(n, a, p, rng, pscore=(0.05, 0.6))
+    ad = random_action_dist(n, a, p, rng)
     q = rng.uniform(0, 1, size=(n, a, p))
     return fb, ad, q
 

@@ -17,15 +17,13 @@ from causalrec.ope import (
     summarize_relative_errors,
 )
 from causalrec.ope.evaluation import OBP_PUBLISHED_BTS_FROM_RANDOM_ALL
+from causalrec.ope.synthetic import random_action_dist, random_feedback
 
 
 def _log(n=300, a=5, p=2, seed=0):
     rng = np.random.default_rng(seed)
-    fb = LoggedFeedback.build(action=rng.integers(0, a, n), reward=rng.binomial(1, 0.3, n),
-                              pscore=np.full(n, 1 / a), position=rng.integers(0, p, n),
-                              context=rng.normal(size=(n, 2)), n_actions=a, n_positions=p)
-    ad = rng.dirichlet(np.ones(a), size=(1, p)).transpose(0, 2, 1)
-    return fb, ad
+    fb = random_feedback(n, a, p, rng, context_dim=2)
+    return fb, random_action_dist(1, a, p, rng)
 
 
 def mean_reward_model(fb: LoggedFeedback) -> np.ndarray:

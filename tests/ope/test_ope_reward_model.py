@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from causalrec.ope import LoggedFeedback, RewardModel
+from causalrec.ope.synthetic import random_feedback
 
 
 class RowRecorder(RegressorMixin, BaseEstimator):
@@ -23,13 +24,7 @@ class RowRecorder(RegressorMixin, BaseEstimator):
 
 
 def _log(n=240, a=4, p=3, seed=0, row_ids=False):
-    rng = np.random.default_rng(seed)
-    ctx = rng.normal(size=(n, 2))
-    if row_ids:  # feature 0 = the row id (for RowRecorder)
-        ctx = np.c_[np.arange(n), ctx]
-    return LoggedFeedback.build(action=rng.integers(0, a, n), reward=rng.binomial(1, 0.4, n),
-                                pscore=np.full(n, 1 / a), position=rng.integers(0, p, n),
-                                context=ctx, n_actions=a, n_positions=p)
+    return random_feedback(n, a, p, seed, reward_rate=0.4, context_dim=2, row_ids=row_ids)
 
 
 def test_cross_fitting_never_predicts_a_round_with_a_model_that_saw_it():
