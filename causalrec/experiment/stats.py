@@ -91,11 +91,9 @@ def _interval(d: np.ndarray, level: float, interval: str, n_boot: int,
     if interval == "t":
         half = stats.t.ppf((1 + level) / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
         return float(d.mean() - half), float(d.mean() + half)
-    if np.ptp(d) == 0:
-        return float(d[0]), float(d[0])
-    res = stats.bootstrap((d,), np.mean, confidence_level=level, n_resamples=n_boot,
-                          method="percentile", random_state=random_state)
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    from ..ope.bootstrap import bootstrap_means, percentile_interval  # the one bootstrap
+
+    return percentile_interval(bootstrap_means(d, n_boot, seed=random_state), 1 - level)
 
 
 def paired_differences(wide, baseline: str, *, level: float = 0.95, interval: str = "t",
@@ -107,7 +105,8 @@ def paired_differences(wide, baseline: str, *, level: float = 0.95, interval: st
         baseline: a column (method label) of ``wide``.
         level: confidence level of the interval.
         interval: ``"t"`` (Student t on the paired differences) or ``"bootstrap"``
-            (percentile bootstrap of their mean, ``n_boot`` resamples).
+            (percentile bootstrap of their mean, ``n_boot`` seeded resamples, with
+            :mod:`causalrec.ope.bootstrap`).
 
     Returns a DataFrame with, per block and method: ``n`` pairs, ``mean_diff``, ``sd_diff``
     (ddof=1), ``se_diff``, ``ci_low``/``ci_high``, ``t`` and ``p`` of the paired t-test
