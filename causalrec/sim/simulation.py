@@ -22,7 +22,7 @@ from ..data.schema import InteractionData
 from ..graphs.spec import GraphSpec
 from .graph import read_graph
 from .mechanisms import resolve_options
-from .text import item_texts, user_texts
+from .text import topic_item_texts, topic_user_texts
 from .truth import SimulationTruth, effects
 from .world import LOGGING_POLICY, RANDOM_POLICY, World
 
@@ -133,8 +133,8 @@ def simulate(graph="popularity_bias", **options) -> SimulationResult:
 
     noise = float(opt["text_noise"])
     inoise = noise if opt["item_text_noise"] is None else float(opt["item_text_noise"])
-    utext = user_texts(r_text, world.mixture, int(opt["user_sentences"]), noise)
-    itext = item_texts(r_text, world.item_topic, world.k, inoise)
+    utext = topic_user_texts(r_text, world.mixture, int(opt["user_sentences"]), noise)
+    itext = topic_item_texts(r_text, world.item_topic, world.k, inoise)
 
     truth = SimulationTruth(
         graph=g.name, treatment=g.treatment, outcome=g.outcome,

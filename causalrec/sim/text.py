@@ -115,7 +115,7 @@ def _fill(rng, templates, topics: np.ndarray, capital: bool = False) -> list[str
     return out
 
 
-def user_texts(rng: np.random.Generator, mixtures: np.ndarray, sentences: int = 4,
+def topic_user_texts(rng: np.random.Generator, mixtures: np.ndarray, sentences: int = 4,
                noise: float = 0.2) -> list[str]:
     """Review-like text per user from their topic mixture (rows of ``mixtures`` sum to 1)."""
     _check_k(mixtures.shape[1])
@@ -126,7 +126,7 @@ def user_texts(rng: np.random.Generator, mixtures: np.ndarray, sentences: int = 
     return [" ".join(flat[i * sentences:(i + 1) * sentences]) for i in range(len(mixtures))]
 
 
-def item_texts(rng: np.random.Generator, topics: np.ndarray, n_topics: int,
+def topic_item_texts(rng: np.random.Generator, topics: np.ndarray, n_topics: int,
                noise: float = 0.2) -> list[str]:
     """A title and a one-sentence description per item, from its topic (noisy like users)."""
     _check_k(n_topics)

@@ -11,7 +11,6 @@ head's popularity Gini over rounds.
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 
@@ -30,6 +29,7 @@ def main(argv=None):
     import torch
 
     from causalrec.experiment.api import compose
+    from causalrec.experiment.record import peak_memory_mb
     from causalrec.experiment.tasks.loop import simulate_loop
 
     torch.set_num_threads(2)
@@ -46,7 +46,7 @@ def main(argv=None):
         wall = time.perf_counter() - t0
         train = per_round["train_seconds"].sum()
         sim = per_round["simulate_seconds"].sum()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        peak = peak_memory_mb() / 1024
         print(f"head {head}: {args.rounds} rounds, {args.users} users x {args.items} items, "
               f"{len(log):,} logged rows: wall {wall:.1f} s (target < 180 s), training "
               f"{train / wall:.0%}, simulation {sim / wall:.0%}, rest (initial world, metrics) "

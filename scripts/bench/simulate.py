@@ -19,28 +19,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import sys
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _peak_rss_mib() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
-
-
 def bench_scale(n_users: int, n_items: int, per_user: int, graph: str) -> dict:
     from causalrec.data.generated import generate_interactions
+    from causalrec.experiment.record import peak_memory_mb
     from causalrec.sim import simulate
 
-    rss0 = _peak_rss_mib()
+    rss0 = peak_memory_mb()
     t0 = time.perf_counter()
     res = simulate(graph, n_users=n_users, n_items=n_items, per_user=per_user, seed=0)
     t_sim = time.perf_counter() - t0
-    rss = _peak_rss_mib()  # the process peak so far: imports + the simulation
+    rss = peak_memory_mb()  # the process peak so far: imports + the simulation
     # the peer: a plain latent-factor generator making the same number of rows (it builds a
     # dense user x item logit matrix, so it runs on a slice of the users and is scaled up)
     pu = min(n_users, 1000)

@@ -13,7 +13,6 @@ from a Zipf popularity mixed with one of ``clusters`` taste clusters (the dense
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
@@ -51,7 +50,9 @@ def generate(n_users: int, n_items: int, per_user: int, clusters: int = 50, seed
 
 
 def peak_rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    from causalrec.experiment.record import peak_memory_mb
+
+    return peak_memory_mb() / 1024
 
 
 def main(argv=None):
