@@ -76,7 +76,7 @@ def summarize(runs, group_by: Sequence[str], metrics: Sequence[str], level: floa
     Student-t ``level`` interval of the mean of each metric, over seeds."""
     import pandas as pd
 
-    from .plots import error_half_width
+    from .stats import error_half_width
 
     missing = [m for m in metrics if m not in runs.columns]
     if missing:

@@ -8,27 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-#: what an error bar can show: standard deviation, standard error, confidence interval
-ERROR_BARS = ("std", "se", "ci")
-
-
-def error_half_width(values, error: str = "ci", level: float = 0.95) -> float:
-    """Half-width of the error bar of ``values``: ``std`` (ddof=1), ``se`` = std/sqrt(n), or
-    ``ci`` = the Student-t ``level`` interval of the mean; NaN for fewer than 2 values."""
-    from scipy import stats
-
-    if error not in ERROR_BARS:
-        raise ValueError(f"error must be one of {ERROR_BARS}, not {error!r}")
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    n = len(v)
-    if n < 2:
-        return float("nan")
-    sd = v.std(ddof=1)
-    if error == "std":
-        return float(sd)
-    se = sd / np.sqrt(n)
-    return float(se if error == "se" else stats.t.ppf((1 + level) / 2, n - 1) * se)
+from .stats import error_half_width
 
 
 def error_label(error: str, level: float = 0.95) -> str:

@@ -81,15 +81,35 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
-def _interval(d: np.ndarray, level: float, interval: str, n_boot: int,
-              random_state: int) -> tuple[float, float]:
+#: what an error bar can show: standard deviation, standard error, confidence interval
+ERROR_BARS = ("std", "se", "ci")
+
+
+def error_half_width(values, error: str = "ci", level: float = 0.95) -> float:
+    """Half-width of the error bar of ``values``: ``std`` (ddof=1), ``se`` = std/sqrt(n), or
+    ``ci`` = the Student-t ``level`` interval of the mean; NaN for fewer than 2 values."""
     from scipy import stats
 
-    n = len(d)
+    if error not in ERROR_BARS:
+        raise ValueError(f"error must be one of {ERROR_BARS}, not {error!r}")
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    n = len(v)
     if n < 2:
+        return float("nan")
+    sd = v.std(ddof=1)
+    if error == "std":
+        return float(sd)
+    se = sd / np.sqrt(n)
+    return float(se if error == "se" else stats.t.ppf((1 + level) / 2, n - 1) * se)
+
+
+def _interval(d: np.ndarray, level: float, interval: str, n_boot: int,
+              random_state: int) -> tuple[float, float]:
+    if len(d) < 2:
         return float("nan"), float("nan")
     if interval == "t":
-        half = stats.t.ppf((1 + level) / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
+        half = error_half_width(d, "ci", level)
         return float(d.mean() - half), float(d.mean() + half)
     from ..ope.bootstrap import bootstrap_means, percentile_interval  # the one bootstrap
 
