@@ -27,6 +27,9 @@ _LAZY = {
     "NaiveBayesPropensity": ("propensity", "NaiveBayesPropensity"),
     "LogisticPropensity": ("propensity", "LogisticPropensity"),
     "LoggedPropensity": ("propensity", "LoggedPropensity"),
+    "IntentPropensity": ("propensity_intent", "IntentPropensity"),
+    "user_intent": ("propensity_intent", "user_intent"),
+    "DeconfoundedHead": ("deconfounded", "DeconfoundedHead"),
     "build_head": ("build", "build_head"),
 }
 

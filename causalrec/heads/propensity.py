@@ -191,6 +191,19 @@ class LogisticPropensity(PropensityModel):
         from sklearn.linear_model import LogisticRegression
 
         xu, xi = self._covariates(data, encoder)
+        u, i, y, correction = self._rows(data)
+        x = np.concatenate([xu[u], xi[i]], 1)
+        clf = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        clf.fit(x, y)
+        w = clf.coef_[0]
+        du = xu.shape[1]
+        self.user_logit_ = torch.from_numpy(xu @ w[:du] + clf.intercept_[0] + correction).float()
+        self.item_logit_ = torch.from_numpy(xi @ w[du:]).float()
+        self.fitted = True
+        return self
+
+    def _rows(self, data) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Training rows (users, items, 0/1 targets) and the intercept correction."""
         df = data.interactions
         rng = np.random.default_rng(self.seed)
         if "exposure" in df.columns and df["exposure"].nunique() > 1:
@@ -207,15 +220,7 @@ class LogisticPropensity(PropensityModel):
             total = float(data.n_users) * float(data.n_items)
             pi_rate = min(len(pu) / total, 1 - 1e-9)
             correction = np.log(pi_rate / (1 - pi_rate)) - np.log(len(pu) / n_neg)
-        x = np.concatenate([xu[u], xi[i]], 1)
-        clf = LogisticRegression(C=self.C, max_iter=self.max_iter)
-        clf.fit(x, y)
-        w = clf.coef_[0]
-        du = xu.shape[1]
-        self.user_logit_ = torch.from_numpy(xu @ w[:du] + clf.intercept_[0] + correction).float()
-        self.item_logit_ = torch.from_numpy(xi @ w[du:]).float()
-        self.fitted = True
-        return self
+        return u, i, y, float(correction)
 
     def predict(self, users, items, labels=None):
         logit = self.user_logit_.to(users.device)[users] + self.item_logit_.to(items.device)[items]
