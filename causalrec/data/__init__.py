@@ -37,6 +37,7 @@ _LAZY = {
     "TextTemplates": ("text_views", "TextTemplates"),
     "build_text_views": ("text_views", "build_text_views"),
     "item_texts": ("text_views", "item_texts"),
+    "interaction_texts": ("text_views", "interaction_texts"),
     "user_texts": ("text_views", "user_texts"),
     "FetchError": ("fetcher", "FetchError"),
     "from_frame": ("frame", "from_frame"),

@@ -25,7 +25,8 @@ import pandas as pd
 from .schema import DataValidationError, InteractionData
 from .templates import TEMPLATE_VERSION, TextTemplates, _fields
 
-__all__ = ["TEMPLATE_VERSION", "TextTemplates", "build_text_views", "item_texts", "user_texts"]
+__all__ = ["TEMPLATE_VERSION", "TextTemplates", "build_text_views", "interaction_texts",
+           "item_texts", "user_texts"]
 
 def _column_strings(table: pd.DataFrame | None, n: int, name: str, templates: TextTemplates,
                     ids: np.ndarray, id_name: str) -> dict[str, list[str]]:
@@ -103,18 +104,65 @@ def item_texts(data: InteractionData, templates: TextTemplates | dict | None = N
     return _render(t.item, cols, data.n_items, "item")
 
 
+def _item_names(train: InteractionData, t: TextTemplates) -> list[str]:
+    """Each item's ``history_field`` (its title), or its raw id when the field is absent."""
+    if t.history_field in (train.item_features.columns if train.item_features is not None
+                           else ()):
+        return _column_strings(train.item_features[[t.history_field]], train.n_items, "item",
+                               t, train.item_ids, "item_id")[t.history_field]
+    return [str(v) for v in train.item_ids]
+
+
+def interaction_texts(train: InteractionData, max_items: int = 20, decay: float = 0.8,
+                      templates: TextTemplates | dict | None = None
+                      ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The texts of each user's own latest training interactions, with recency weights.
+
+    For every user, up to ``max_items`` positive training rows (``positives()``: what the
+    user consumed), most recent first: the row's review
+    (the interactions' ``text`` column) when it has one, else the consumed item's title
+    (``history_field``). Weights are ``decay ** rank`` (rank 0: the latest), normalised to
+    sum 1 per user; a user's intent is the weighted mean of these texts' embeddings
+    (``users: reviews`` of :class:`~causalrec.encoders.TextIntentEncoder`). Pass the training
+    split: nothing from validation or test is read.
+
+    Returns:
+        ``(texts, users, weights)``: flat lists/arrays, one entry per selected row.
+    """
+    if max_items < 1:
+        raise ValueError(f"max_items must be >= 1, got {max_items}")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must lie in (0, 1], got {decay}")
+    t = TextTemplates.from_config(templates)
+    names = _item_names(train, t)
+    df = train.interactions
+    review = df["text"].to_numpy(dtype=object) if "text" in df.columns \
+        else np.full(len(df), None, dtype=object)
+    item = df["item"].to_numpy(np.int64)
+    consumed = np.flatnonzero(df.index.isin(train.positives().index))
+    order, starts, counts = _recent_first(train, "user", consumed)
+    texts, users, weights = [], [], []
+    for u in range(train.n_users):
+        rows = order[starts[u]:starts[u] + min(int(counts[u]), max_items)]
+        if not len(rows):
+            continue
+        w = decay ** np.arange(len(rows), dtype=np.float64)
+        for r, wr in zip(rows, w / w.sum(), strict=True):
+            rv = review[r]
+            texts.append(rv if isinstance(rv, str) and rv.strip() else
+                         names[item[r]])
+            users.append(u)
+            weights.append(wr)
+    return texts, np.asarray(users, np.int64), np.asarray(weights, np.float64)
+
+
 def user_texts(train: InteractionData, templates: TextTemplates | dict | None = None) -> list[str]:
     """One text per user from ``train`` only (the training split): demographics, history and
     (``{reviews}``) the user's latest training reviews."""
     t = TextTemplates.from_config(templates)
     cols = _column_strings(train.user_features, train.n_users, "user", t, train.user_ids,
                            "user_id")
-    if t.history_field in (train.item_features.columns if train.item_features is not None
-                           else ()):
-        names = _column_strings(train.item_features[[t.history_field]], train.n_items, "item",
-                                t, train.item_ids, "item_id")[t.history_field]
-    else:
-        names = [str(v) for v in train.item_ids]
+    names = _item_names(train, t)
     # most recent first; ties by later row first, so the order is fully determined
     order, starts, counts = _recent_first(train, "user")
     si = train.interactions["item"].to_numpy(np.int64)[order]

@@ -14,7 +14,9 @@ recommender systems? ID- vs. modality-based recommender models revisited"):
 Items are always represented by their text, which is what lets the encoder score items that
 never appear in training (cold start). Users are represented by their own text (``users:
 text``), by the mean text embedding of their training items (``users: history``), or by a
-learned ID embedding (``users: id``).
+learned ID embedding (``users: id``), or by the recency-weighted mean embedding of their own
+training interactions' texts (``users: reviews``: each row's review, else the consumed item's
+title, :func:`causalrec.data.text_views.interaction_texts`; frozen mode).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .base import Encoder, as_interaction_data, is_restoring
 from .cache import EmbeddingCache
 from .transformer import TextModel
 
-USER_MODES = ("text", "history", "id")
+USER_MODES = ("text", "history", "id", "reviews")
 
 
 def require_text(data, side: str) -> list[str]:
@@ -79,6 +81,8 @@ class TextIntentEncoder(Encoder):
             first step of "all-but-the-top" (Mu & Viswanath 2018). With a trained projection
             it is a reparametrisation (the bias absorbs it); for ``dim: null`` (zero-shot
             scoring) it sharpens the ranking considerably.
+        review_items, recency_decay: ``users: reviews``: the latest ``review_items`` training
+            interactions of a user, weighted ``recency_decay ** rank`` (rank 0: the latest).
     """
 
     def __init__(self, data, dim: int | None = 64, model: str = "minilm",
@@ -88,7 +92,8 @@ class TextIntentEncoder(Encoder):
                  allow_download: bool = False, revision: str | None = None,
                  trainable_layers: int = 0, users: str = "text",
                  cache_dir: str | os.PathLike | None = None, template_version: str | None = None,
-                 verify_cache: bool = True, progress: bool | None = None, center: bool = True):
+                 verify_cache: bool = True, progress: bool | None = None, center: bool = True,
+                 review_items: int = 20, recency_decay: float = 0.8):
         super().__init__()
         data = as_interaction_data(data)
         if users not in USER_MODES:
@@ -96,6 +101,9 @@ class TextIntentEncoder(Encoder):
         self.n_users, self.n_items = int(data.n_users), int(data.n_items)
         self.users_mode = users
         self.trainable_layers = int(trainable_layers)
+        if users == "reviews" and self.trainable_layers:
+            raise ValueError("users: reviews embeds each interaction text once through the "
+                             "cache; it needs trainable_layers: 0")
         restoring = is_restoring()  # a shell for a checkpoint: no texts, nothing to embed
         item_text = None if restoring else require_text(data, "item")
         user_text = require_text(data, "user") if users == "text" and not restoring else None
@@ -137,7 +145,16 @@ class TextIntentEncoder(Encoder):
             # the centring means (Mu & Viswanath 2018) are saved state: a new user's or
             # item's text vector is centred with the training mean of its side
             sides = [("item", item_text)] + ([("user", user_text)] if users == "text" else [])
+            if users == "reviews":
+                sides.append(("user", None if restoring else
+                              self._review_users(text_model, data, review_items, recency_decay,
+                                                 progress)))
             for side, texts in sides:
+                if isinstance(texts, torch.Tensor):  # users: reviews, already pooled
+                    mean = texts.mean(0) if self.center else torch.zeros(self.text_dim)
+                    self.register_buffer("user_text_emb", texts - mean)
+                    self.register_buffer("user_center", mean)
+                    continue
                 if texts is None:  # restoring: filled by load_state_dict
                     self.register_buffer(f"{side}_text_emb", empty.clone())
                     self.register_buffer(f"{side}_center", torch.zeros(self.text_dim))
@@ -159,6 +176,17 @@ class TextIntentEncoder(Encoder):
             self.register_buffer("hist_ptr", ptr)
             self.register_buffer("hist_items", items)
         self._eval_items: torch.Tensor | None = None
+
+    def _review_users(self, text_model, data, max_items, decay, progress) -> torch.Tensor:
+        """Recency-weighted mean text vector of each user's own training interactions."""
+        from ..data.text_views import interaction_texts
+
+        texts, users, weights = interaction_texts(data, max_items, decay)
+        unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+        emb = self._embed(text_model, list(unique), "interaction texts", progress)
+        out = np.zeros((self.n_users, emb.shape[1]))
+        np.add.at(out, users, emb[inverse] * weights[:, None])
+        return torch.from_numpy(out).float()
 
     def _embed(self, text_model: TextModel, texts: list[str], what: str,
                progress: bool | None) -> np.ndarray:
@@ -208,7 +236,7 @@ class TextIntentEncoder(Encoder):
             return self.user_emb(idx)
         if self.users_mode == "history":
             return self._history_users(idx)
-        return self.proj(self._text_vectors("user", idx))
+        return self.proj(self._text_vectors("user", idx))  # text, reviews
 
     def _history_users(self, idx: torch.Tensor) -> torch.Tensor:
         """Mean projected text vector of each user's training items (zeros without any)."""
@@ -274,7 +302,7 @@ class TextIntentEncoder(Encoder):
 
     def users_from_text(self, texts: Sequence[str],
                         users: torch.Tensor | None = None) -> torch.Tensor:
-        if self.users_mode != "text":
+        if self.users_mode not in ("text", "reviews"):
             raise ValueError(f"this text encoder represents users by {self.users_mode!r}, not "
                              "by their text; a user known only by text needs users: text")
         with torch.no_grad():
