@@ -11,8 +11,9 @@ PYTEST_ARGS ?=
 PIP := $(VENV)/bin/python -m pip
 TORCH_STAMP := $(VENV)/.torch-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | cut -d' ' -f1)
 INSTALL_STAMP := $(VENV)/.causalrec-installed
+DOCS_STAMP := $(VENV)/.causalrec-docs-installed
 
-.PHONY: install quickstart test lab lint bench clean
+.PHONY: install quickstart test lab lint bench docs clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,15 @@ lint: $(INSTALL_STAMP)
 
 bench: $(INSTALL_STAMP)
 	$(VENV)/bin/python scripts/bench/run_all.py
+
+# the documentation site into docs/_build/html, offline (API, config and tutorial pages and
+# the intersphinx inventories are generated at build time; see docs/conf.py), warnings as errors
+$(DOCS_STAMP): pyproject.toml Makefile $(TORCH_STAMP)
+	$(PIP) install -e ".[docs]"
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(VENV)/bin/python -m sphinx -b html -W --keep-going docs docs/_build/html
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

@@ -331,7 +331,23 @@ def _template_dict(t) -> dict:
 
 # ---------------------------------------------------------------------- ids both ways
 def raw_to_index(data: InteractionData, raw, kind: str = "user") -> np.ndarray:
-    """Indices of raw ids (strings or integers); an unknown id raises naming it."""
+    """Indices of raw ids (strings or integers); an unknown id raises naming it.
+
+    Example:
+        >>> import pandas as pd
+        >>> from causalrec.data import InteractionData, index_to_raw, raw_to_index
+        >>> df = pd.DataFrame({"user": ["ann", "bob", "ann"], "item": ["x", "y", "y"],
+        ...                    "click": [1, 0, 1]})
+        >>> data = InteractionData.from_frame(df, user="user", item="item", label="click")
+        >>> raw_to_index(data, ["bob", "ann"])
+        array([1, 0])
+        >>> index_to_raw(data, [0, 1], kind="item")
+        array(['x', 'y'], dtype=object)
+        >>> raw_to_index(data, ["eve"])
+        Traceback (most recent call last):
+        ...
+        causalrec.data.schema.DataValidationError: in DataFrame, column 'user': unknown user ids ['eve']
+    """
     ids = data.user_ids if kind == "user" else data.item_ids
     raw = pd.Series(np.atleast_1d(np.asarray(raw, dtype=object))).astype(str)
     idx = pd.Index(ids).get_indexer(raw)

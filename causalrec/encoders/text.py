@@ -63,8 +63,7 @@ class TextIntentEncoder(Encoder):
             ``users: text``).
         dim: output dimension (a trainable linear projection); ``None`` keeps the model's
             hidden size and uses no projection.
-        model, pooling, normalize, max_length, batch_size, device, dtype, padding_side,
-        trust_remote_code, allow_download, revision: see :class:`TextModel`.
+        model, pooling, normalize, max_length, batch_size, device, dtype, padding_side, trust_remote_code, allow_download, revision: see :class:`TextModel`.
         trainable_layers: 0 = frozen (cached embeddings); N > 0 = fine-tune the top N layers.
         users: ``text``, ``history`` or ``id`` (see the module docstring).
         cache_dir: embedding cache directory (``None``: no cache, encode in memory).

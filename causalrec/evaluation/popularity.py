@@ -33,7 +33,13 @@ def tail_items(item_popularity, tail: float = 0.8) -> np.ndarray:
 
 def gini_index(rec_counts) -> float:
     """Gini index of the recommendation counts over all items (0 = every item equally
-    often, towards 1 = a few items take every slot)."""
+    often, towards 1 = a few items take every slot).
+
+    Example:
+        >>> from causalrec.evaluation import gini_index
+        >>> gini_index([5, 5, 5, 5]), gini_index([0, 0, 0, 4])
+        (0.0, 0.75)
+    """
     c = np.sort(np.asarray(rec_counts, dtype=np.float64))
     n, total = len(c), c.sum()
     if total == 0:

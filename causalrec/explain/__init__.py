@@ -1,5 +1,5 @@
 """Explanations of a recommendation: counterfactual history, text evidence and the causal
-effect of recommending from the study's graph.
+effect of recommending from the study's graph. Example::
 
     from causalrec.explain import explain
     e = explain(recommender, "u_0012", "i_0345", k=10, data=train_data,

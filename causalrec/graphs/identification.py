@@ -72,6 +72,15 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
     ``method``: ``"auto"`` (backdoor, else frontdoor, else the ID algorithm), ``"backdoor"``,
     ``"frontdoor"`` or ``"id"``. Latent nodes are never put in a set. Raises
     :class:`NotIdentifiableError`.
+
+    Example:
+        >>> from causalrec.graphs import identify
+        >>> print(identify("conformity"))
+        backdoor: P(click | do(exposure)) = sum_{interest, popularity} P(click | exposure, interest, popularity) P(interest, popularity)
+        >>> identify("intent_confounding")
+        Traceback (most recent call last):
+        ...
+        causalrec.graphs.identification.NotIdentifiableError: conf/graph/intent_confounding.yaml: the effect of 'exposure' on 'click' is not identifiable ...
     """
     from pgmpy.identification import Adjustment, Frontdoor
 

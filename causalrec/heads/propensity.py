@@ -128,7 +128,7 @@ class NaiveBayesPropensity(PropensityModel):
 
 
 class LogisticPropensity(PropensityModel):
-    """Logistic regression ``P(O=1 | x_u, x_i) = sigmoid(w_u . x_u + w_i . x_i + b)``
+    """Logistic regression ``P(O=1 | x_u, x_i) = sigmoid(dot(w_u, x_u) + dot(w_i, x_i) + b)``
     (Schnabel et al. 2016, Section 5.1, "propensity estimation via logistic regression").
 
     Covariates ``x`` are the numeric/one-hot columns of ``data.user_features`` and
