@@ -11,6 +11,8 @@ _LAZY = {
     "IDEncoder": ("id", "IDEncoder"),
     "TextIntentEncoder": ("text", "TextIntentEncoder"),
     "SequenceEncoder": ("sequence", "SequenceEncoder"),
+    "TextSequenceEncoder": ("text_sequence", "TextSequenceEncoder"),
+    "WhiteningMoE": ("text_sequence", "WhiteningMoE"),
     "HybridEncoder": ("hybrid", "HybridEncoder"),
     "TextModel": ("transformer", "TextModel"),
     "EmbeddingCache": ("cache", "EmbeddingCache"),
