@@ -94,3 +94,14 @@ def test_trains_and_restores_from_its_state(tiny_bert_dir):
     shell.eval()
     torch.testing.assert_close(shell.encode_users(torch.arange(4)), enc.encode_users(torch.arange(4)))
     torch.testing.assert_close(shell.all_items(), enc.all_items())
+
+
+def test_unisrec_config_instantiates(tiny_bert_dir, tmp_path):
+    from causalrec.encoders import build_encoder
+    from causalrec.experiment.api import compose
+
+    cfg = compose(["encoder=unisrec", f"encoder.text.model={tiny_bert_dir}",
+                   "encoder.text.device=cpu", f"paths.data_dir={tmp_path}", "encoder.dim=8"])
+    enc = build_encoder(cfg.encoder, _data())
+    assert isinstance(enc, TextSequenceEncoder) and enc.all_items().shape == (8, 8)
+    assert list(tmp_path.glob("embeddings/*/manifest.json")), "item texts went through the cache"
