@@ -176,7 +176,14 @@ class FaissIndex:
 
 
 def recall_at_k(approx: torch.Tensor, exact: torch.Tensor) -> float:
-    """Mean share of each row's exact top-k items that the approximate row also holds."""
+    """Mean share of each row's exact top-k items that the approximate row also holds.
+
+    Example:
+        >>> import torch
+        >>> from causalrec.recommend import recall_at_k
+        >>> recall_at_k(torch.tensor([[4, 3, 9], [5, 6, 7]]), torch.tensor([[1, 3, 4], [5, 6, 7]]))
+        0.8333333333333333
+    """
     hits = [len(set(a.tolist()) & set(e.tolist()) - {-1}) / max(len(set(e.tolist())), 1)
             for a, e in zip(approx, exact, strict=True)]
     return float(np.mean(hits)) if hits else float("nan")
