@@ -20,7 +20,7 @@ from causalrec.models import CausalRecModule
 from causalrec.models.build import build_datamodule
 
 HEAD_YAMLS = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "head").glob("*.yaml"))
-UPLIFT = {"t_learner", "tarnet", "dragonnet"}
+UPLIFT = {"t_learner", "tarnet", "dragonnet", "ulrmf", "ulbpr", "dlce", "cubn"}
 
 
 def _dm(sampling="pointwise"):
@@ -142,7 +142,7 @@ def test_short_fit_improves_over_random(tmp_path):
     from causalrec.experiment.api import run
 
     m0 = run(["head=bpr", "trainer.max_epochs=1", "logger=none", "encoder.dim=16",
-              "trainer.enable_progress_bar=false", "model.optimizer.lr=0.0"],
+              "trainer.enable_progress_bar=false", "model.optimizer.lr=1e-12"],  # untrained
              output_dir=tmp_path / "a")
     m = run(["head=bpr", "trainer.max_epochs=4", "logger=none", "encoder.dim=16",
              "trainer.enable_progress_bar=false", "model.optimizer.lr=0.01"],
