@@ -48,7 +48,8 @@ def user_intent(data, encoder=None, source: str = "encoder", clusters: int | str
             ``trainable_layers: 0``, or a :class:`~causalrec.encoders.HybridEncoder` over one).
         source: ``"encoder"`` or ``"text"`` (embed ``data.user_text`` with a frozen text
             model of its own, configured by ``text``: any TextIntentEncoder option, e.g.
-            ``model``, ``cache_dir``; this lets an ID outcome model use the LM intent), or
+            ``model``, ``cache_dir``, ``users: reviews`` for the recency-weighted texts of the
+            user's own interactions; this lets an ID outcome model use the LM intent), or
             ``"features"`` (the numeric columns of ``data.user_features``, e.g. intents
             computed upstream).
         clusters: ``None`` keeps the continuous vectors; ``k`` gives one-hot k-means intents;
@@ -83,8 +84,8 @@ def user_intent(data, encoder=None, source: str = "encoder", clusters: int | str
         from ..encoders.text import TextIntentEncoder
 
         opts = {"users": "text", "dim": None, **(text or {})}
-        if opts["users"] != "text" or opts.get("trainable_layers", 0):
-            raise ValueError("intent text model must be frozen with users: text, got "
+        if opts["users"] not in ("text", "reviews") or opts.get("trainable_layers", 0):
+            raise ValueError("intent text model must be frozen with users: text or reviews, got "
                              f"users={opts['users']!r}, trainable_layers="
                              f"{opts.get('trainable_layers')}")
         x = TextIntentEncoder(data, **opts).user_text_emb.double().numpy()
