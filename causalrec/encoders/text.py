@@ -82,6 +82,9 @@ class TextIntentEncoder(Encoder):
             scoring) it sharpens the ranking considerably.
         review_items, recency_decay: ``users: reviews``: the latest ``review_items`` training
             interactions of a user, weighted ``recency_decay ** rank`` (rank 0: the latest).
+        lora: with ``trainable_layers: N``, train LoRA adapters (``r``, ``alpha``,
+            ``dropout``, ``target_modules``; :meth:`TextModel.add_lora`) on the top N layers
+            instead of their weights.
     """
 
     def __init__(self, data, dim: int | None = 64, model: str = "minilm",
@@ -92,7 +95,7 @@ class TextIntentEncoder(Encoder):
                  trainable_layers: int = 0, users: str = "text",
                  cache_dir: str | os.PathLike | None = None, template_version: str | None = None,
                  verify_cache: bool = True, progress: bool | None = None, center: bool = True,
-                 review_items: int = 20, recency_decay: float = 0.8):
+                 review_items: int = 20, recency_decay: float = 0.8, lora: dict | None = None):
         super().__init__()
         data = as_interaction_data(data)
         if users not in USER_MODES:
@@ -130,7 +133,10 @@ class TextIntentEncoder(Encoder):
 
         if self.trainable_layers > 0:
             self.text_model = text_model
-            text_model.set_trainable_layers(self.trainable_layers)
+            if lora:  # LoRA adapters on the top trainable_layers, the weights frozen
+                text_model.add_lora(self.trainable_layers, **dict(lora))
+            else:
+                text_model.set_trainable_layers(self.trainable_layers)
             # token ids are saved state (flat ids + row pointers): new texts need the model,
             # the catalogue's texts do not
             for side, texts in (("item", item_text), ("user", user_text)):

@@ -266,6 +266,41 @@ class TextModel(nn.Module):
         return trainable
 
 
+    def add_lora(self, layers: int, r: int = 8, alpha: float = 16.0, dropout: float = 0.0,
+                 target_modules: Sequence[str] | None = None) -> list[str]:
+        """Freeze the model and add LoRA adapters (Hu et al. 2022, "LoRA: Low-Rank
+        Adaptation of Large Language Models", via the ``peft`` library) to the attention
+        projections of its top ``layers`` transformer layers; only the adapters train. The
+        adapters start at zero (``B = 0``), so the model's vectors are unchanged until
+        trained. ``target_modules``: the projections' own names (default: query/value of
+        BERT-like, GPT-2 and Llama-like models). Returns the trainable parameter names."""
+        from peft import LoraConfig, inject_adapter_in_model
+
+        model = self.load().model
+        layers_name, stack = _layer_stack(model)
+        if not 1 <= layers <= len(stack):
+            raise ValueError(f"lora on the top {layers} layers, but the model has "
+                             f"{len(stack)} layers (in {layers_name!r})")
+        wanted = set(target_modules or _LORA_TARGETS)
+        top = tuple(f"{layers_name}.{i}." for i in range(len(stack) - layers, len(stack)))
+        names = [name for name, m in model.named_modules()
+                 if type(m).__name__ in ("Linear", "Conv1D") and name.startswith(top)
+                 and name.rsplit(".", 1)[-1] in wanted]
+        if not names:
+            raise ValueError(f"no module named {sorted(wanted)} in the top {layers} layers of "
+                             f"{type(model).__name__}; set lora.target_modules")
+        for p in model.parameters():
+            p.requires_grad_(False)
+        inject_adapter_in_model(LoraConfig(r=int(r), lora_alpha=float(alpha),
+                                           lora_dropout=float(dropout), target_modules=names),
+                                model)
+        return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+#: attention projections LoRA adapts by default (BERT/MiniLM, DistilBERT, GPT-2, Llama-like)
+_LORA_TARGETS = ("query", "value", "q_lin", "v_lin", "c_attn", "q_proj", "v_proj")
+
+
 def _read_config(path) -> dict:
     import json
 
