@@ -17,7 +17,11 @@ explanations in recommender systems", WSDM), on the user's history instead of it
    top-K (CountER's sufficiency) is preferred.
 3. Every probe is **actual re-scoring**: the Recommender's own update (a fold-in for ID
    users, a recomputed representation for history users) with the items removed, a full
-   scoring of the catalogue with the user's original seen items masked, and a reset.
+   scoring of the catalogue with the user's original seen items masked, and a reset. With
+   the closed-form fold-in (``Recommender(fold_in={"method": "ridge"})``, dot-product
+   heads; :class:`~causalrec.recommend.foldin.RidgeFoldIn`) the probes are the same solves
+   batched (every prefix of an order at once, one ``dim x dim`` solve each) and the chosen
+   set is verified once more through ``update`` and ``full_scores``.
 
 :func:`nearest_neighbour_explanation` is the "because you liked" baseline: the history items
 whose vectors are closest (cosine) to the target. :func:`necessity` and :func:`sufficiency`
@@ -80,6 +84,23 @@ class Prober:
         self.history = np.asarray(rec.history(self.u), dtype=np.int64)
         self.seen = np.asarray(rec.seen_items([self.u])[0], dtype=np.int64)
         self.probes = 0
+        ridge = getattr(rec, "ridge_fold_in", None)
+        self.ridge = ridge(self.u) if ridge is not None else None
+
+    def _rank_rows(self, rows: torch.Tensor, item: int) -> np.ndarray:
+        """Ranks of ``item`` (1 = best, original seen items masked) under user vectors
+        ``rows`` ``[P, dim]`` of a dot-product head."""
+        self.probes += len(rows)
+        s = rows @ self.rec.item_vectors().detach().float().T
+        s[:, torch.from_numpy(self.seen)] = float("-inf")
+        return ((s > s[:, item:item + 1]).sum(1) + 1).numpy()
+
+    def prefix_ranks(self, order: np.ndarray, limit: int, item: int) -> np.ndarray | None:
+        """Ranks of ``item`` without ``order[:m]`` for m = 1..limit in one batch (the
+        closed-form fold-in), or None without it."""
+        if self.ridge is None:
+            return None
+        return self._rank_rows(self.ridge.without_prefixes(order, limit), item)
 
     def scores(self, remove: np.ndarray | None = None) -> torch.Tensor:
         """The user's scores over the catalogue (original seen items at -inf) after
@@ -101,8 +122,13 @@ class Prober:
     def rank(scores: torch.Tensor, item: int) -> int:
         return int((scores > scores[item]).sum()) + 1
 
-    def rank_without(self, remove, item: int) -> int:
-        return self.rank(self.scores(np.asarray(remove, dtype=np.int64)), item)
+    def rank_without(self, remove, item: int, verify: bool = False) -> int:
+        """The item's rank without ``remove``; the closed-form fold-in when there is one
+        unless ``verify`` (then through the Recommender's ``update``)."""
+        remove = np.asarray(remove, dtype=np.int64)
+        if self.ridge is not None and not verify and len(remove):
+            return int(self._rank_rows(self.ridge.without([remove]), item)[0])
+        return self.rank(self.scores(remove), item)
 
     def rank_with_only(self, keep, item: int) -> int:
         keep = set(np.asarray(keep).tolist())
@@ -194,6 +220,11 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
                 best = (key, chosen, rank_after, suff)
     if best is not None:
         _, chosen, rank_after, suff = best
+        if prober.ridge is not None:  # verified by actual re-scoring through update()
+            rank_after = prober.rank_without(chosen, i, verify=True)
+            if rank_after <= k:
+                raise RuntimeError(f"closed-form probe and update() disagree for user "
+                                   f"{user!r}, item {item!r}: rank {rank_after} <= {k}")
         out.indices = [int(c) for c in chosen]
         out.items = [str(rec.item_ids[c]) for c in chosen]
         out.found, out.rank_after = True, int(rank_after)
@@ -215,6 +246,14 @@ def _search(prober: Prober, order: np.ndarray, i: int, k: int, max_size,
         return ranks[m] > k
 
     lo, hi, m = 0, None, 1
+    batch = prober.prefix_ranks(order, limit, i) if limit > 0 else None
+    if batch is not None:  # every prefix at once: the shortest dropping one
+        ranks.update({m + 1: int(r) for m, r in enumerate(batch)})
+        m = limit + 1
+        dropping = np.flatnonzero(batch > k)
+        if len(dropping):
+            hi = int(dropping[0]) + 1
+            lo = hi - 1
     while m <= limit:
         if drops(m):
             hi = m

@@ -4,7 +4,8 @@
 * history users (``users: history``) and sequence users are recomputed from their history
   with new items appended (removed items taken out);
 * ID users (and hybrid users, whose representation is partly a free vector) get a fold-in
-  (:func:`~causalrec.recommend.foldin.fold_in`);
+  (:func:`~causalrec.recommend.foldin.fold_in`; with ``fold_in={"method": "ridge"}`` and a
+  dot-product head the closed form :class:`~causalrec.recommend.foldin.RidgeFoldIn`);
 * new items join the catalogue from their text (text and hybrid encoders).
 
 Updated users are kept as per-user representation overrides; the trained module is never
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .foldin import fold_in
+from .foldin import RIDGE_OPTIONS, RidgeFoldIn, fold_in
 
 
 class Updates:
@@ -69,16 +70,51 @@ class Updates:
                     rows[e] = rep[0].float().cpu()
                 elif enc.folds_in_users:
                     free.append(e)
-            if free:
+            ridge = self.ridge_fold_in(u, rows[free[0]]) if free else None
+            if ridge is not None:
+                rows[free[0]] = ridge.solve(hist)
+            elif free:
                 new = fold_in(self.head, [self.encoders[e] for e in free], u,
                               [rows[e] for e in free], np.asarray(hist), self.n_items,
-                              seed=seed, **self.fold_in_options)
+                              seed=seed, **self._gradient_options())
                 for e, r in zip(free, new, strict=True):
                     rows[e] = r
         self._history[u] = hist
         seen = set(self.seen_items([u])[0].tolist()) - set(drop.tolist()) | set(add.tolist())
         self._seen_changed[u] = np.asarray(sorted(seen), dtype=np.int64)
         self._rows[u] = rows
+
+    def _fold_in_method(self) -> str:
+        method = self.fold_in_options.get("method", "gradient")
+        if method not in ("gradient", "ridge"):
+            raise ValueError(f"fold_in option 'method' must be 'gradient' or 'ridge', got "
+                             f"{method!r}")
+        return method
+
+    def _gradient_options(self) -> dict:
+        opts = {k: v for k, v in self.fold_in_options.items() if k != "method"}
+        if self._fold_in_method() == "ridge":  # a head the closed form does not cover
+            opts = {k: v for k, v in opts.items() if k not in RIDGE_OPTIONS}
+        return opts
+
+    def ridge_fold_in(self, u: int, start: torch.Tensor | None = None) -> RidgeFoldIn | None:
+        """The closed-form fold-in of user index ``u`` from their current vector and
+        history, when ``fold_in={"method": "ridge"}`` and the head is a dot product of one
+        encoder whose user rows are free (ID users); else None (the gradient fold-in)."""
+        if self._fold_in_method() != "ridge" or not self.dot_product:
+            return None
+        enc = self.encoders[0]
+        if not enc.folds_in_users or enc.users_from_items([self.history(u)]) is not None:
+            return None
+        items = self.item_vectors()
+        cached = self.__dict__.get("_ridge_gram")
+        if cached is None or cached[0] is not items:
+            v = items.detach().to(torch.float64)
+            cached = self._ridge_gram = (items, v.T @ v)
+        opts = {k: v for k, v in self.fold_in_options.items() if k in RIDGE_OPTIONS}
+        start = self._current_rows(u)[0].cpu() if start is None else start
+        return RidgeFoldIn(items, start, self.history(u),
+                           gram=cached[1], **opts)
 
     def _current_rows(self, u: int) -> list[torch.Tensor]:
         if u in self._rows:
