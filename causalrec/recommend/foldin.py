@@ -70,7 +70,7 @@ def fold_in(head, encoders: Sequence, user: int, start: Sequence[torch.Tensor],
 
 # ---------------------------------------------------------------------- closed form
 #: fold-in options of the closed form (``fold_in={"method": "ridge", ...}``)
-RIDGE_OPTIONS = ("alpha", "reg", "calibrate")
+RIDGE_OPTIONS = ("alpha", "reg", "calibrate", "target")
 
 
 class RidgeFoldIn:
@@ -78,12 +78,12 @@ class RidgeFoldIn:
 
     Implicit-feedback least squares after Hu, Koren and Volinsky (2008), "Collaborative
     filtering for implicit feedback datasets" (ICDM), with the item vectors ``V`` frozen:
-    every catalogue item has target ``p_i = 1`` if it is in the history ``H`` else 0 and
+    every catalogue item has target ``p_i = t`` if it is in the history ``H`` else 0 and
     confidence ``c_i = 1 + alpha`` on ``H`` else 1, plus a ridge pull toward a prior mean
     ``m``::
 
         r(H) = argmin_r  sum_i c_i (p_i - r . v_i)^2 + reg * ||r - m||^2
-             = (V^T V + alpha V_H^T V_H + reg I)^{-1} ((1 + alpha) V_H^T 1 + reg m)
+             = (V^T V + alpha V_H^T V_H + reg I)^{-1} ((1 + alpha) t V_H^T 1 + reg m)
 
     one ``dim x dim`` solve (``V^T V`` over the whole catalogue is computed once, the HKV
     trick), deterministic (no sampled negatives: every item outside ``H``, including an item
@@ -95,18 +95,26 @@ class RidgeFoldIn:
     most ``||v_i||`` times that. ``calibrate=True`` (default): ``m = start + (A_B start -
     b_B) / reg``, the prior mean for which the base history's solution *is* the trained
     vector, so removing nothing changes nothing (up to rounding) and a removal of ``R``
-    moves the vector by ``-(A_{B-R} + reg I)^{-1} V_R^T ((1 + alpha) 1 - alpha V_R start)``,
+    moves the vector by ``-(A_{B-R} + reg I)^{-1} V_R^T ((1 + alpha) t - alpha V_R start)``,
     the exact leave-out update of the ridge regression (an influence function without
     approximation).
+
+    The target ``t`` is on the head's score scale: a BPR-trained vector scores its history
+    well above 1 (about 3 on ml-100k), and with ``t = 1`` the residual above would turn
+    negative, so that removing an item pulled the user *toward* it. ``target="auto"``
+    (default) takes ``t = max(1, max_{h in B} start . v_h)``, so every residual is positive
+    and a removal always moves the vector away from the removed items.
+
 
     Args:
         items: ``[n_items, dim]`` item vectors; start: ``[dim]`` the user's current vector;
         base: the history ``start`` stands for; alpha: extra confidence of history items;
-        reg: ridge weight (> 0); gram: ``V^T V`` if already computed (float64).
+        reg: ridge weight (> 0); target: ``t`` (a number or ``"auto"``); gram: ``V^T V`` if
+        already computed (float64).
     """
 
     def __init__(self, items: torch.Tensor, start: torch.Tensor, base, alpha: float = 10.0,
-                 reg: float = 1.0, calibrate: bool = True,
+                 reg: float = 1.0, calibrate: bool = True, target: float | str = "auto",
                  gram: torch.Tensor | None = None) -> None:
         if not reg > 0:
             raise ValueError(f"ridge fold-in needs reg > 0, got reg={reg!r}")
@@ -117,6 +125,13 @@ class RidgeFoldIn:
         self.gram = self.V.T @ self.V if gram is None else gram.to(torch.float64)
         self.start = start.detach().reshape(-1).to(torch.float64)
         self.base = np.unique(np.asarray(base, dtype=np.int64))
+        if target == "auto":
+            target = max(1.0, float((self.V[torch.from_numpy(self.base)] @ self.start).max())
+                         if len(self.base) else 1.0)
+        if isinstance(target, str) or not target > 0:
+            raise ValueError(f"ridge fold-in target must be a positive number or 'auto', got "
+                             f"{target!r}")
+        self.target = float(target)
         self.A_base, self.b_base = self.normal(self.base)
         self.mean = self.start.clone()
         if calibrate:
@@ -126,7 +141,7 @@ class RidgeFoldIn:
     def normal(self, history) -> tuple[torch.Tensor, torch.Tensor]:
         """``(A, b)`` of the least squares without the ridge term for ``history``."""
         vh = self.V[torch.from_numpy(np.ascontiguousarray(history, dtype=np.int64))]
-        return self.gram + self.alpha * vh.T @ vh, (1 + self.alpha) * vh.sum(0)
+        return self.gram + self.alpha * vh.T @ vh, (1 + self.alpha) * self.target * vh.sum(0)
 
     def solve(self, history) -> torch.Tensor:
         """``r(history)`` as a float32 ``[dim]`` row."""
@@ -141,7 +156,7 @@ class RidgeFoldIn:
             rem = np.intersect1d(np.asarray(rem, dtype=np.int64), self.base)
             vr = self.V[torch.from_numpy(rem)]
             A.append(self.A_base - self.alpha * vr.T @ vr)
-            b.append(self.b_base - (1 + self.alpha) * vr.sum(0))
+            b.append(self.b_base - (1 + self.alpha) * self.target * vr.sum(0))
         return self._solve(torch.stack(A), torch.stack(b))
 
     def without_prefixes(self, order, limit: int, chunk: int = 256) -> torch.Tensor:
@@ -152,7 +167,7 @@ class RidgeFoldIn:
         for s in range(0, len(vr), chunk):
             v = vr[s:s + chunk]
             A = A_run - self.alpha * torch.cumsum(v[:, :, None] * v[:, None, :], 0)
-            b = b_run - (1 + self.alpha) * torch.cumsum(v, 0)
+            b = b_run - (1 + self.alpha) * self.target * torch.cumsum(v, 0)
             out.append(self._solve(A, b))
             A_run, b_run = A[-1], b[-1]
         return torch.cat(out) if out else torch.zeros(0, self.V.shape[1])

@@ -15,16 +15,19 @@ from causalrec.recommend.foldin import RidgeFoldIn, fold_in
 RIDGE = {"method": "ridge", "alpha": 5.0, "reg": 0.5}
 
 
-def _numpy_ridge(V, start, history, base, alpha, reg, calibrate):
+def _numpy_ridge(V, start, history, base, alpha, reg, calibrate, target=None):
     """argmin_r sum_i c_i (p_i - r.v_i)^2 + reg ||r - m||^2 by np.linalg.lstsq on the stacked
     weighted rows (no normal equations), m as RidgeFoldIn documents."""
     V, start = np.asarray(V, np.float64), np.asarray(start, np.float64)
     n, d = V.shape
+    if target is None:  # "auto": the largest trained score of a base item, at least 1
+        target = max(1.0, max(float(V[h] @ start) for h in base))
 
     def system(hist):
         p = np.zeros(n)
-        p[np.asarray(hist, dtype=int)] = 1.0
-        c = 1.0 + alpha * p
+        c = np.ones(n)
+        c[np.asarray(hist, dtype=int)] += alpha
+        p[np.asarray(hist, dtype=int)] = target
         return np.sqrt(c)[:, None] * V, np.sqrt(c) * p
 
     mean = start
@@ -43,16 +46,18 @@ def ridge_rec(id_model):
     return Recommender.from_module(module, dm.train_data, fold_in=dict(RIDGE))
 
 
-@pytest.mark.parametrize("calibrate", [True, False])
-def test_ridge_equals_numpy_least_squares(ridge_rec, calibrate):
+@pytest.mark.parametrize(("calibrate", "target"), [(True, "auto"), (False, "auto"),
+                                                   (True, 2.5), (False, 0.7)])
+def test_ridge_equals_numpy_least_squares(ridge_rec, calibrate, target):
     rec = ridge_rec
     V = rec.item_vectors()
     start = rec.user_vectors(["u3"])[0]
     base = np.asarray(rec.history(3))
     assert len(base) >= 4
     kept = base[2:]
-    rf = RidgeFoldIn(V, start, base, alpha=5.0, reg=0.5, calibrate=calibrate)
-    want = _numpy_ridge(V.numpy(), start.numpy(), kept, base, 5.0, 0.5, calibrate)
+    rf = RidgeFoldIn(V, start, base, alpha=5.0, reg=0.5, calibrate=calibrate, target=target)
+    t = None if target == "auto" else target
+    want = _numpy_ridge(V.numpy(), start.numpy(), kept, base, 5.0, 0.5, calibrate, t)
     got = rf.solve(kept)
     np.testing.assert_allclose(got.numpy(), want, atol=1e-6, rtol=0)
     # batched removal sets and every prefix of an order give the same solutions
@@ -61,13 +66,13 @@ def test_ridge_equals_numpy_least_squares(ridge_rec, calibrate):
     prefixes = rf.without_prefixes(order, len(order), chunk=3)
     for m in (1, 2, len(order) - 1, len(order)):
         oracle = _numpy_ridge(V.numpy(), start.numpy(), np.setdiff1d(base, order[:m]), base,
-                              5.0, 0.5, calibrate)
+                              5.0, 0.5, calibrate, t)
         np.testing.assert_allclose(prefixes[m - 1].numpy(), oracle, atol=1e-6, rtol=0)
     # an added item too (solve takes any history)
     extra = np.concatenate([kept, [int(np.setdiff1d(np.arange(rec.n_items), base)[0])]])
     np.testing.assert_allclose(
         rf.solve(extra).numpy(),
-        _numpy_ridge(V.numpy(), start.numpy(), extra, base, 5.0, 0.5, calibrate),
+        _numpy_ridge(V.numpy(), start.numpy(), extra, base, 5.0, 0.5, calibrate, t),
         atol=1e-6, rtol=0)
 
 
@@ -116,6 +121,20 @@ def test_removing_nothing_keeps_the_ranking(ridge_rec):
         assert shifts[0] > shifts[1] > shifts[2]
 
 
+def test_removing_an_item_lowers_its_score(ridge_rec):
+    """With the "auto" target every residual is positive, so removing one item h moves the
+    vector by -K v_h rho (K positive definite, rho > 0): h's own score must fall."""
+    rec = ridge_rec
+    V = rec.item_vectors()
+    for u in range(5):
+        start = rec.user_vectors([rec.user_ids[u]])[0]
+        base = np.asarray(rec.history(u))
+        rf = RidgeFoldIn(V, start, base, alpha=5.0, reg=0.5)
+        rows = rf.without([[h] for h in base])
+        own = (rows * V[torch.from_numpy(base)]).sum(1)
+        assert bool((own < V[torch.from_numpy(base)] @ start).all())
+
+
 def test_ridge_option_falls_back_to_gradient_for_other_heads(id_model):
     from causalrec.encoders import IDEncoder
     from causalrec.heads import TLearnerHead
@@ -143,6 +162,10 @@ def test_bad_ridge_options_raise(id_model):
         rec.update("u1", remove_items=[rec.item_ids[rec.history(1)[0]]])
     rec = Recommender.from_module(module, dm.train_data, fold_in={"method": "ridge", "reg": 0})
     with pytest.raises(ValueError, match="reg > 0, got reg=0"):
+        rec.update("u1", remove_items=[rec.item_ids[rec.history(1)[0]]])
+    rec = Recommender.from_module(module, dm.train_data,
+                                  fold_in={"method": "ridge", "target": "big"})
+    with pytest.raises(ValueError, match="target must be a positive number or 'auto', got 'big'"):
         rec.update("u1", remove_items=[rec.item_ids[rec.history(1)[0]]])
 
 
