@@ -11,6 +11,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "exact_topk": ("topk", "exact_topk"),
     "recall_at_k": ("topk", "recall_at_k"),
     "fold_in": ("foldin", "fold_in"),
+    "RidgeFoldIn": ("foldin", "RidgeFoldIn"),
     "write_inference": ("artefacts", "write_inference"),
     "read_inference": ("artefacts", "read_inference"),
     "seen_matrix": ("artefacts", "seen_matrix"),
