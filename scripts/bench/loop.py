@@ -56,7 +56,7 @@ def main(argv=None):
         # amplification: Gini of the last deployed round minus the first deployed round
         change[(head, seed)] = float(per_round["gini"].iloc[-1] - per_round["gini"].iloc[1])
     if len(seeds) > 1 and len(args.heads.split(",")) > 1:
-        c = pd.Series(change).unstack(0)
+        c = pd.Series(change).unstack(0)[args.heads.split(",")]  # the first head is the base
         base = c[c.columns[0]]
         rows = []
         for h in c.columns:
