@@ -20,6 +20,12 @@
    items against the exact expectation of a random ranking of the same items. An ID-only model has
    no trained embedding for these items and cannot rank them at all.
 
+4. Review-length texts (``--reviews N``, e.g. 20000; runs only this section): N texts of
+   about 100 tokens written by the simulator's review writer
+   (``causalrec.sim.text.topic_user_texts``, 8 sentences each); throughput beside
+   sentence-transformers as in 1, the cache as in 2, and the cache's share of a rerun after
+   10% of the texts changed (what was served from the cache, and the time against cold).
+
 Run: ``.venv/bin/python scripts/bench/encode.py`` (``--quick``: 300 generated texts, no
 ml-100k, no cold start).
 """
@@ -57,6 +63,41 @@ def ml100k_texts():
 
     data = crd.load("ml-100k")
     return data, list(data.item_text), crd.user_texts(data)
+
+
+def review_texts(n: int, sentences: int = 8, seed: int = 0) -> list[str]:
+    """``n`` review-like texts of ``sentences`` sentences (about 100 MiniLM tokens at 8)."""
+    from causalrec.sim.text import topic_user_texts
+
+    rng = np.random.default_rng(seed)
+    return topic_user_texts(rng, rng.dirichlet(np.full(12, 0.3), size=n), sentences, 0.2)
+
+
+def bench_rerun_share(texts: list[str], batch_size: int, changed: float = 0.1) -> dict:
+    """Encode ``texts`` into an empty cache, then rerun after a ``changed`` share of them was
+    rewritten: the share of the rerun's vectors the cache served and its time vs cold."""
+    import pandas as pd
+
+    from causalrec.data import InteractionData
+    from causalrec.encoders import TextIntentEncoder
+
+    n_new = int(round(changed * len(texts)))
+    edited = [t + " Edited." for t in texts[:n_new]] + texts[n_new:]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, batch in (("cold", texts), ("rerun", edited)):
+            data = InteractionData(pd.DataFrame({"user": np.zeros(1, np.int64),
+                                                 "item": np.zeros(1, np.int64)}),
+                                   n_users=1, n_items=len(batch), item_text=batch,
+                                   name="bench")
+            t0 = time.perf_counter()
+            enc = TextIntentEncoder(data, dim=64, users="id", batch_size=batch_size,
+                                    device="cpu", cache_dir=os.path.join(tmp, "emb"))
+            out[f"{name}_s"] = time.perf_counter() - t0
+            out[f"{name}_encoded"] = sum(st.encoded for st in enc.cache_stats.values())
+    out["rerun_cache_share"] = 1.0 - out["rerun_encoded"] / len(texts)
+    out["rerun_time_share"] = out["rerun_s"] / out["cold_s"]
+    return out
 
 
 ST_VERSION = "6.2.0"
@@ -263,7 +304,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-cold-start", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="cold-start split seeds")
+    ap.add_argument("--reviews", type=int, default=0,
+                    help="only the review-length section, with this many texts (e.g. 20000)")
     args = ap.parse_args(argv)
+    if args.reviews:
+        return bench_reviews(args.reviews, args.batch_size, args.repeats)
     if args.quick:
         data, item_text, user_text = None, generated_texts(200), generated_texts(100, seed=1)
         args.repeats = min(args.repeats, 2)
@@ -282,6 +327,22 @@ def main(argv: list[str] | None = None) -> dict:
             results[f"cold_start_seed{seed}"] = res = bench_cold_start(data, seed=seed)
             _table(f"ml-100k cold-start items (split seed {seed}): zero-shot NDCG@10 over the "
                    "held-out items (an ID-only model cannot score them)", res)
+    return results
+
+
+def bench_reviews(n: int, batch_size: int, repeats: int) -> dict:
+    from causalrec.encoders.transformer import TextModel
+
+    texts = review_texts(n)
+    tokens = np.mean([len(x) for x in TextModel("minilm", device="cpu").tokenize(texts[:500])])
+    results = {"throughput": bench_throughput(texts, batch_size, repeats)}
+    _table(f"MiniLM encode, review-length texts ({n} texts, mean {tokens:.0f} tokens; "
+           f"{repeats} interleaved pairs; ratio = median sentence-transformers time / "
+           "causalrec time)", results["throughput"])
+    results["cache"] = bench_cache(texts[: n // 2], texts[n // 2:], batch_size)
+    _table("embedding cache on the review texts: cold run vs cache hit", results["cache"])
+    results["rerun"] = bench_rerun_share(texts, batch_size)
+    _table("rerun after 10% of the review texts changed: the cache's share", results["rerun"])
     return results
 
 
