@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+SPHINXOPTS ?=
 PIP := $(VENV)/bin/python -m pip
 TORCH_STAMP := $(VENV)/.torch-$(shell printf '%s' '$(TORCH_SPEC)' | cksum | cut -d' ' -f1)
 INSTALL_STAMP := $(VENV)/.causalrec-installed
@@ -45,13 +46,14 @@ bench: $(INSTALL_STAMP)
 	$(VENV)/bin/python scripts/bench/run_all.py
 
 # the documentation site into docs/_build/html, offline (API, config and tutorial pages and
-# the intersphinx inventories are generated at build time; see docs/conf.py), warnings as errors
+# the intersphinx inventories are generated at build time; see docs/conf.py), warnings as errors;
+# SPHINXOPTS=-n adds Sphinx's nitpicky check of every cross-reference
 $(DOCS_STAMP): pyproject.toml Makefile $(TORCH_STAMP)
 	$(PIP) install -e ".[docs]"
 	touch $@
 
 docs: $(DOCS_STAMP)
-	$(VENV)/bin/python -m sphinx -b html -W --keep-going docs docs/_build/html
+	$(VENV)/bin/python -m sphinx -b html -W --keep-going $(SPHINXOPTS) docs docs/_build/html
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache

@@ -3,8 +3,8 @@
 Built offline with warnings as errors. Generated at build time (see ``docs/_ext/``): the API
 pages from the packages' export tables (``cr_api``), one page per config group from
 ``conf/`` (``cr_configs``), the tutorial copies of the numbered notebooks (``cr_tutorials``)
-and the intersphinx inventories of pandas, PyTorch, Lightning and pgmpy from the installed
-packages (``cr_inventories``).
+and the intersphinx inventories of pandas, PyTorch, Lightning, pgmpy, Python and NumPy from
+the installed packages (``cr_inventories``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,14 @@ from .train import register_resolvers
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
-    """Compose the causalrec config (from the installed package) with ``overrides``."""
+    """Compose the causalrec config (from the installed package) with ``overrides``.
+
+    Example:
+        >>> from causalrec.experiment import compose
+        >>> cfg = compose(["head=ips", "head.clip=0.05"])
+        >>> cfg.head._target_, cfg.head.clip, cfg.head.propensity._target_
+        ('causalrec.heads.IPSHead', 0.05, 'causalrec.heads.PopularityPropensity')
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra

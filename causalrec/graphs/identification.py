@@ -75,8 +75,8 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
 
     Example:
         >>> from causalrec.graphs import identify
-        >>> print(identify("conformity"))
-        backdoor: P(click | do(exposure)) = sum_{interest, popularity} P(click | exposure, interest, popularity) P(interest, popularity)
+        >>> print(identify("mediation"))
+        backdoor: P(purchase | do(exposure)) = P(purchase | exposure)
         >>> identify("intent_confounding")
         Traceback (most recent call last):
         ...

@@ -30,7 +30,13 @@ class Head(nn.Module):
 
     @classmethod
     def needs(cls) -> dict:
-        """Every dataset option this head requires: ``sampling`` and :attr:`data_needs`."""
+        """Every dataset option this head requires: ``sampling`` and :attr:`data_needs`.
+
+        Example:
+            >>> from causalrec.heads import BPRHead, IPSHead
+            >>> BPRHead.needs(), IPSHead.needs()
+            ({'sampling': 'pairwise'}, {})
+        """
         out = dict(cls.data_needs)
         if cls.sampling is not None:
             out["sampling"] = cls.sampling

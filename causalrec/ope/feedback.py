@@ -129,7 +129,25 @@ class LoggedFeedback:
     @classmethod
     def build(cls, action, reward, pscore, position=None, context=None, action_context=None,
               n_actions: int | None = None, n_positions: int | None = None) -> LoggedFeedback:
-        """Validate the arrays and build the log (see the class attributes)."""
+        """Validate the arrays and build the log (see the class attributes).
+
+        In the example, the policy that always picks action 0 has importance weights
+        ``[2, 0, 2, 0]``, so its IPW value is ``mean([2, 0, 0, 0]) = 0.5``.
+
+        Example:
+            >>> import numpy as np
+            >>> from causalrec.ope import InverseProbabilityWeighting, LoggedFeedback
+            >>> log = LoggedFeedback.build(action=[0, 1, 0, 1], reward=[1, 0, 0, 1],
+            ...                            pscore=[0.5, 0.5, 0.5, 0.5])
+            >>> pi_e = np.zeros((4, 2, 1))
+            >>> pi_e[:, 0] = 1.0
+            >>> InverseProbabilityWeighting().estimate(log, pi_e, n_bootstrap=2).value
+            0.5
+            >>> LoggedFeedback.build(action=[0, 1], reward=[1, 0], pscore=[0.5, 0.0])
+            Traceback (most recent call last):
+            ...
+            causalrec.data.schema.DataValidationError: in logged bandit feedback, column 'pscore', rows [1]: propensity scores must lie in (0, 1]; ...
+        """
         action = _as_int("action", _as_1d("action", action, None))
         n = action.shape[0]
         if n == 0:

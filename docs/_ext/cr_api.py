@@ -95,11 +95,67 @@ def _on_process_docstring(app, what, name, obj, options, lines) -> None:
             lines[:] = doc
 
 
+def exported_target(target: str) -> str | None:
+    """The documented name of a reference written with the defining module's path:
+    ``causalrec.graphs.counterfactual.counterfactual`` -> ``causalrec.graphs.counterfactual``
+    (its export), attributes kept (``...Recommender.recommend``); ``None`` when the target
+    is not an exported object."""
+    parts = target.split(".")
+    if len(parts) < 4 or parts[0] != "causalrec" or parts[1] not in PACKAGES:
+        return None
+    table = getattr(importlib.import_module(f"causalrec.{parts[1]}"), "_LAZY", {})
+    for name, (module, attr) in table.items():
+        if module == parts[2] and attr == parts[3]:
+            return ".".join(["causalrec", parts[1], name, *parts[4:]])
+    return None
+
+
+def _on_missing_reference(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = exported_target(node.get("reftarget", ""))
+    if target is None:
+        return None
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder,
+                                             node["reftype"], target, node, contnode)
+
+
+def summary_keeping_literals(summary: str, doc: list[str]) -> str:
+    """autosummary's one-line summary, or the docstring's whole first paragraph when the
+    first sentence would end inside an inline literal (a period in ````r . v```` or
+    ````x. y````): a cut there leaves an unterminated literal, which docutils reports."""
+    if summary.count("``") % 2 == 0:
+        return summary
+    para: list[str] = []
+    for line in doc:
+        if line.strip():
+            para.append(line.strip())
+        elif para:
+            break
+    return " ".join(para)
+
+
+def _patch_autosummary() -> None:
+    from sphinx.ext import autosummary
+
+    original = autosummary.extract_summary
+    if getattr(original, "_keeps_literals", False):
+        return
+
+    def extract_summary(doc: list[str], document) -> str:
+        return summary_keeping_literals(original(doc, document), doc)
+
+    extract_summary._keeps_literals = True
+    autosummary.extract_summary = extract_summary
+
+
 def _on_config_inited(app, config) -> None:
     write_api_pages(Path(app.srcdir) / "api")
 
 
 def setup(app):
+    _patch_autosummary()
     app.connect("config-inited", _on_config_inited)
     app.connect("autodoc-process-docstring", _on_process_docstring)
+    app.connect("missing-reference", _on_missing_reference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

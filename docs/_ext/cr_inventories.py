@@ -1,8 +1,8 @@
 """Intersphinx inventories written offline from the installed packages.
 
 The docs build must not touch the network, so Sphinx cannot fetch ``objects.inv`` from
-pandas', PyTorch's, Lightning's or pgmpy's sites. Instead this module walks the public names
-of the *installed* packages and writes a small inventory per project (Sphinx's version-2
+pandas', PyTorch's, Lightning's, pgmpy's, Python's or NumPy's sites. Instead this module
+walks the public names of the *installed* packages and writes a small inventory per project (Sphinx's version-2
 format: a header, then zlib-compressed ``name domain:role priority uri dispname`` lines) into
 ``docs/_inventories/``, each entry pointing at the project's public documentation URL.
 pandas and PyTorch pages follow their API layouts (one page per object); Lightning's main
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import zlib
 from pathlib import Path
 
@@ -24,6 +25,8 @@ PROJECTS = {
     "torch": ("https://docs.pytorch.org/docs/stable/", "torch"),
     "lightning": ("https://lightning.ai/docs/pytorch/stable/", "lightning"),
     "pgmpy": ("https://pgmpy.org/", "pgmpy"),
+    "python": ("https://docs.python.org/3/", "sys"),
+    "numpy": ("https://numpy.org/doc/stable/", "numpy"),
 }
 
 # Lightning documents these under their defining subpackage, not lightning.pytorch
@@ -114,8 +117,47 @@ def _entries_pgmpy():
     return rows
 
 
+#: standard-library modules whose public classes and functions are listed
+_STDLIB = ("collections", "collections.abc", "os", "pathlib", "typing", "dataclasses",
+           "contextlib", "numbers", "random", "json", "logging", "functools", "itertools")
+
+
+def _entries_python():
+    import builtins
+
+    rows = []
+    for name, obj in _public(builtins):
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            rows.append((name, "py:class", f"library/functions.html#{name}", None))
+        elif inspect.isclass(obj):
+            rows.append((name, "py:exception", f"library/exceptions.html#{name}", None))
+        else:
+            rows.append((name, "py:function", f"library/functions.html#{name}", None))
+    rows.append(("os.PathLike", "py:class", "library/os.html#os.PathLike", None))
+    for module in _STDLIB:
+        for name, obj in _public(importlib.import_module(module)):
+            full = f"{module}.{name}"
+            rows.append((full, _role(obj), f"library/{module}.html#{full}", obj))
+    return rows
+
+
+def _entries_numpy():
+    import numpy as np
+
+    rows = [("numpy.ndarray", "py:class", "reference/generated/numpy.ndarray.html", np.ndarray)]
+    for name, obj in _public(np):
+        if name != "ndarray":
+            rows.append((f"numpy.{name}", _role(obj), f"reference/generated/numpy.{name}.html",
+                         obj))
+    for name, obj in _public(np.random, kinds=(inspect.isclass,)):
+        rows.append((f"numpy.random.{name}", "py:class",
+                     f"reference/random/generated/numpy.random.{name}.html", obj))
+    return rows
+
+
 _ENTRIES = {"pandas": _entries_pandas, "torch": _entries_torch,
-            "lightning": _entries_lightning, "pgmpy": _entries_pgmpy}
+            "lightning": _entries_lightning, "pgmpy": _entries_pgmpy,
+            "python": _entries_python, "numpy": _entries_numpy}
 
 
 def inventory_lines(project: str) -> list[str]:
@@ -136,7 +178,8 @@ def inventory_lines(project: str) -> list[str]:
 
 def inventory_bytes(project: str) -> bytes:
     """One project's ``objects.inv`` in Sphinx's version-2 format."""
-    version = importlib.import_module(PROJECTS[project][1]).__version__
+    module = importlib.import_module(PROJECTS[project][1])
+    version = getattr(module, "__version__", None) or ".".join(map(str, sys.version_info[:2]))
     header = ("# Sphinx inventory version 2\n"
               f"# Project: {project}\n"
               f"# Version: {version}\n"

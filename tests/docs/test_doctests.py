@@ -62,8 +62,9 @@ def test_docstring_examples_run(package):
 
 
 def test_examples_are_found_where_written():
-    names = {t.name for p in ("evaluation", "data", "graphs") for t in doctests(p)}
+    names = {t.name for p in ("evaluation", "data", "graphs", "ope") for t in doctests(p)}
     assert {"causalrec.evaluation.evaluate", "causalrec.data.raw_to_index",
+            "causalrec.ope.LoggedFeedback.build",
             "causalrec.graphs.identify", "causalrec.evaluation.gini_index"} <= names
 
 

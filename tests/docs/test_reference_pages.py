@@ -100,6 +100,27 @@ def test_each_head_and_estimator_cites_its_paper():
     assert {"IPSHead", "DRJLHead", "DoublyRobust", "SwitchDoublyRobust"} <= set(checked)
 
 
+def test_references_by_defining_module_resolve_to_the_export():
+    assert cr_api.exported_target("causalrec.data.frame.from_frame") == "causalrec.data.from_frame"
+    assert cr_api.exported_target("causalrec.recommend.recommender.Recommender.recommend") == \
+        "causalrec.recommend.Recommender.recommend"
+    assert cr_api.exported_target("causalrec.data.frame.not_a_name") is None
+    assert cr_api.exported_target("pandas.core.frame.DataFrame") is None
+
+
+def test_autosummary_summaries_never_cut_an_inline_literal():
+    doc = ["Closed-form fold-in (``s(u, i) = r . v_i``) of one user.", "More.", "",
+           "Second paragraph."]
+    cut = "Closed-form fold-in (``s(u, i) = r."
+    assert cr_api.summary_keeping_literals(cut, doc) == \
+        "Closed-form fold-in (``s(u, i) = r . v_i``) of one user. More."
+    assert cr_api.summary_keeping_literals("Plain ``x``.", doc) == "Plain ``x``."
+    cr_api._patch_autosummary()
+    from sphinx.ext import autosummary
+
+    assert autosummary.extract_summary._keeps_literals
+
+
 def test_exported_constants_show_their_own_comment():
     import causalrec.sim as sim
 
@@ -193,7 +214,12 @@ def test_offline_inventories_resolve_the_peers_objects(tmp_path):
                             "https://lightning.ai/docs/pytorch/stable/api/"
                             "lightning.pytorch.core.LightningModule.html"),
               "pgmpy": ("pgmpy.models.DiscreteBayesianNetwork", "py:class",
-                        "https://pgmpy.org/search.html?q=DiscreteBayesianNetwork")}
+                        "https://pgmpy.org/search.html?q=DiscreteBayesianNetwork"),
+              "python": ("collections.abc.Sequence", "py:class",
+                         "https://docs.python.org/3/library/collections.abc.html"
+                         "#collections.abc.Sequence"),
+              "numpy": ("numpy.ndarray", "py:class",
+                        "https://numpy.org/doc/stable/reference/generated/numpy.ndarray.html")}
     for project, (name, role, url) in wanted.items():
         base = cr_inventories.PROJECTS[project][0]
         with open(paths[project], "rb") as f:
