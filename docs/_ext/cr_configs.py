@@ -54,8 +54,28 @@ def leading_comment(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    """Plain text safe inside Markdown: punctuation MyST would read as markup is escaped."""
-    return re.sub(r"([\\`*_\[\]<>|{}$~])", r"\\\1", text)
+    """Plain text safe inside Markdown: punctuation MyST would read as markup is escaped,
+    except inside balanced backtick code spans, which stay code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # unbalanced backticks: escape them too
+        return re.sub(r"([\\`*_\[\]<>|{}$~])", r"\\\1", text)
+    return "`".join(part if i % 2 else re.sub(r"([\\*_\[\]<>|{}$~])", r"\\\1", part)
+                    for i, part in enumerate(parts))
+
+
+def record_tables(rows: list[tuple[str, object]]) -> list[str]:
+    """Readable tables for list-of-mapping values (a graph's ``nodes``): one row per
+    element, one column per key; the key table above keeps the exact value."""
+    out = []
+    for key, value in rows:
+        if not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+            continue
+        columns = list(dict.fromkeys(k for v in value for k in v))
+        out += ["", f"`{key}`:", "", "| " + " | ".join(columns) + " |",
+                "| " + " | ".join("---" for _ in columns) + " |"]
+        out += ["| " + " | ".join(_code(v[c]) if c in v else "" for c in columns) + " |"
+                for v in value]
+    return out
 
 
 def _code(value) -> str:
@@ -91,6 +111,7 @@ def option_section(path: Path, level: str = "##") -> str:
     if rows and rows != [("", {})]:
         out += ["| key | default |", "| --- | --- |"]
         out += [f"| {_code(key)} | {_code(value)} |" for key, value in rows]
+        out += record_tables(rows)
     else:
         out.append("Sets no keys of its own.")
     return "\n".join(out) + "\n"
