@@ -110,14 +110,48 @@ def exported_target(target: str) -> str | None:
     return None
 
 
+def module_target(target: str) -> str | None:
+    """The package page of a reference to a module inside a package
+    (``causalrec.data.preprocess`` -> ``causalrec.data``): a module's public names are
+    documented on its package's page."""
+    parts = target.split(".")
+    if len(parts) == 3 and parts[0] == "causalrec" and parts[1] in PACKAGES:
+        try:
+            importlib.import_module(target)
+        except ImportError:
+            return None
+        return f"causalrec.{parts[1]}"
+    return None
+
+
+def public_bases(bases: list) -> list:
+    """``bases`` with each private class (``_Clipped``) replaced by its nearest public
+    ancestors, so "Bases:" names classes that have a page."""
+    out = []
+    for base in bases:
+        if getattr(base, "__name__", "").startswith("_") and base is not object:
+            out += [b for b in public_bases(list(base.__bases__)) if b not in out]
+        elif base not in out:
+            out.append(base)
+    return out
+
+
+def _on_process_bases(app, name, obj, options, bases) -> None:
+    bases[:] = public_bases(bases)
+
+
 def _on_missing_reference(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
-    target = exported_target(node.get("reftarget", ""))
+    reftype, target = node["reftype"], node.get("reftarget", "")
+    if reftype == "mod":
+        target = module_target(target)
+    else:
+        target = exported_target(target)
     if target is None:
         return None
-    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder,
-                                             node["reftype"], target, node, contnode)
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, reftype,
+                                             target, node, contnode)
 
 
 def summary_keeping_literals(summary: str, doc: list[str]) -> str:
@@ -158,4 +192,5 @@ def setup(app):
     app.connect("config-inited", _on_config_inited)
     app.connect("autodoc-process-docstring", _on_process_docstring)
     app.connect("missing-reference", _on_missing_reference)
+    app.connect("autodoc-process-bases", _on_process_bases)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,14 +1,15 @@
 """Intersphinx inventories written offline from the installed packages.
 
 The docs build must not touch the network, so Sphinx cannot fetch ``objects.inv`` from
-pandas', PyTorch's, Lightning's, pgmpy's, Python's or NumPy's sites. Instead this module
-walks the public names of the *installed* packages and writes a small inventory per project (Sphinx's version-2
-format: a header, then zlib-compressed ``name domain:role priority uri dispname`` lines) into
-``docs/_inventories/``, each entry pointing at the project's public documentation URL.
-pandas and PyTorch pages follow their API layouts (one page per object); Lightning's main
-classes get their API pages, and pgmpy objects (whose site groups many classes per page)
-link to that site's search for the name. An object is listed under its public name and under
-``module.qualname`` (how autodoc spells an evaluated annotation), both with the same page.
+pandas', PyTorch's, Lightning's, pgmpy's, Python's, NumPy's or OmegaConf's sites. Instead
+this module walks the public names of the *installed* packages and writes a small inventory
+per project (Sphinx's version-2 format: a header, then zlib-compressed ``name domain:role
+priority uri dispname`` lines) into ``docs/_inventories/``, each entry pointing at the
+project's public documentation URL. pandas, PyTorch, NumPy and Python pages follow their API
+layouts; Lightning's main classes get their API pages; pgmpy and OmegaConf objects (whose
+sites group many classes per page) link to that site's search for the name. An object is
+listed under its public name and under ``module.qualname`` (how autodoc spells an evaluated
+annotation), both with the same page.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PROJECTS = {
     "pgmpy": ("https://pgmpy.org/", "pgmpy"),
     "python": ("https://docs.python.org/3/", "sys"),
     "numpy": ("https://numpy.org/doc/stable/", "numpy"),
+    "omegaconf": ("https://omegaconf.readthedocs.io/en/2.3_branch/", "omegaconf"),
 }
 
 # Lightning documents these under their defining subpackage, not lightning.pytorch
@@ -155,9 +157,17 @@ def _entries_numpy():
     return rows
 
 
+def _entries_omegaconf():
+    import omegaconf
+
+    return [(f"omegaconf.{name}", "py:class", f"search.html?q={name}", obj)
+            for name, obj in _public(omegaconf, kinds=(inspect.isclass,))]
+
+
 _ENTRIES = {"pandas": _entries_pandas, "torch": _entries_torch,
             "lightning": _entries_lightning, "pgmpy": _entries_pgmpy,
-            "python": _entries_python, "numpy": _entries_numpy}
+            "python": _entries_python, "numpy": _entries_numpy,
+            "omegaconf": _entries_omegaconf}
 
 
 def inventory_lines(project: str) -> list[str]:

@@ -108,6 +108,16 @@ def test_references_by_defining_module_resolve_to_the_export():
     assert cr_api.exported_target("pandas.core.frame.DataFrame") is None
 
 
+def test_module_references_and_private_bases_point_at_documented_pages():
+    import causalrec.ope as ope
+
+    assert cr_api.module_target("causalrec.data.preprocess") == "causalrec.data"
+    assert cr_api.module_target("causalrec.data.no_such_module") is None
+    assert cr_api.public_bases([ope.InverseProbabilityWeighting.__bases__[0]]) == \
+        [ope.OffPolicyEstimator]
+    assert cr_api.public_bases([ope.OffPolicyEstimator]) == [ope.OffPolicyEstimator]
+
+
 def test_autosummary_summaries_never_cut_an_inline_literal():
     doc = ["Closed-form fold-in (``s(u, i) = r . v_i``) of one user.", "More.", "",
            "Second paragraph."]
