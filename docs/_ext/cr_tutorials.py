@@ -26,9 +26,9 @@ def how_to_run(name: str) -> str:
         f"This page is the committed notebook `notebooks/{name}`, shown without outputs "
         "(the docs build does not execute notebooks). To run it: `make lab` and open it, or "
         f"`.venv/bin/jupyter nbconvert --to notebook --execute notebooks/{name}`. Its source "
-        f"is the jupytext pair `notebooks/{stem}.py`; the parameters cell's `QUICK = True` "
-        "(what the test suite runs, under a minute) gives small sizes, `QUICK = False` the "
-        "full study.\n```\n")
+        f"is the jupytext pair `notebooks/{stem}.py`. The test suite runs it with "
+        "`QUICK = True` in its parameters cell (small sizes, about a minute); the committed "
+        "value runs the full study.\n```\n")
 
 
 def tutorial_notebook(path: Path) -> dict:
