@@ -24,7 +24,7 @@ $(TORCH_STAMP): | $(VENV)/bin/python
 	rm -f $(VENV)/.torch-* && touch $@
 
 $(INSTALL_STAMP): pyproject.toml Makefile $(TORCH_STAMP)
-	$(PIP) install -e ".[notebooks,dev,sweeps,ann]"
+	$(PIP) install -e ".[notebooks,dev,sweeps,ann,docs]"
 	touch $@
 
 install: $(INSTALL_STAMP)
