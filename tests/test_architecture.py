@@ -21,3 +21,9 @@ def test_layer_contracts_hold():
 
 def test_no_utils_modules():
     assert not [p for p in (ROOT / "causalrec").rglob("*util*.py")]
+
+
+def test_no_file_in_the_package_is_over_450_lines():
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "causalrec").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"split these by idea: {long}"
