@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..lazy_exports import lazy_exports
 
 _LAZY = {
-    "train": ("train", "train"),
+    "train": ("runner", "train"),
     "run": ("api", "run"),
     "sweep": ("api", "sweep"),
     "compose": ("api", "compose"),

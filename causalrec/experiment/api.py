@@ -10,8 +10,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from .runner import register_resolvers
 from .runs import find_records, load_runs  # noqa: F401 - re-exported
-from .train import register_resolvers
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
@@ -45,7 +45,7 @@ def run(overrides: Sequence[str] = (), output_dir: str | os.PathLike | None = No
     ``InteractionData.from_frame``) as ``dataset.source``, with ``dataset=table``'s options
     unless a ``dataset=`` override is given; the record keeps its fingerprint.
     """
-    from .train import train
+    from .runner import train
 
     overrides = list(overrides)
     if data is not None and not any(o.lstrip("+~").split("=")[0] == "dataset"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-#: the config hash of the run being trained, set by :func:`causalrec.experiment.train.train`
+#: the config hash of the run being trained, set by :func:`causalrec.experiment.runner.train`
 #: when the run starts: a task may fill in config values later (e.g. the data needs of the
 #: head), and the loggers must report the hash the run record gets
 RUN_CONFIG_HASH: ContextVar[str | None] = ContextVar("RUN_CONFIG_HASH", default=None)
@@ -57,7 +57,7 @@ def set_wandb_grouping(cfg: DictConfig) -> None:
     directory's name) of every W&B logger config left at null, in ``cfg`` itself."""
     from omegaconf import open_dict
 
-    from .train import run_dir_of, sweep_dir_of
+    from .runner import run_dir_of, sweep_dir_of
 
     for conf in (cfg.get("logger") or {}).values():
         if conf is None or "Wandb" not in str(conf.get("_target_", "")):

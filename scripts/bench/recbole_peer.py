@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     # torchmetrics and the training modules, imported lazily on the first run otherwise)
     import lightning.pytorch  # noqa: F401
 
-    import causalrec.experiment.train  # noqa: F401
+    import causalrec.experiment.runner  # noqa: F401
     import causalrec.models  # noqa: F401
     epochs = 2 if args.quick else None
     repeats = 2 if args.quick else args.repeats

@@ -18,7 +18,7 @@ def train_recommender(cfg: DictConfig) -> dict:
     from ...privacy.engine import build_private_training
     from ..callbacks import atomic_checkpoint_io
     from ..loggers import build_loggers
-    from ..train import run_dir_of
+    from ..runner import run_dir_of
 
     run_dir = run_dir_of(cfg)
     if cfg.get("threads"):
