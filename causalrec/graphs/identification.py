@@ -107,7 +107,8 @@ def identify(spec: GraphSpec | str, treatment: str | None = None, outcome: str |
             adj = frozenset(identified.get_role("adjustment"))
             if adj & set(spec.latents):  # pragma: no cover - pgmpy never returns latents
                 ok = False
-            else:
+            else:  # pgmpy's choice among equally small sets follows set iteration order
+                adj = _first_minimal_set(spec, treatment, outcome, len(adj)) or adj
                 return Estimand(treatment, outcome, "backdoor", adjustment_set=adj)
     if method in ("auto", "frontdoor"):
         identified, ok = Frontdoor().identify(dag)
@@ -165,6 +166,23 @@ def open_backdoor_path(spec: GraphSpec, treatment: str, outcome: str) -> list[st
     for a, b in zip(best, best[1:]):
         drawn += ["->" if spec.has_edge(a, b) else "<-", b]
     return drawn
+
+
+def _first_minimal_set(spec: GraphSpec, treatment: str, outcome: str,
+                       size: int) -> frozenset | None:
+    """The first (in sorted name order) set of ``size`` observed non-descendants of the
+    treatment that blocks every backdoor path: the same answer whatever the hash seed."""
+    from itertools import combinations
+
+    import networkx as nx
+
+    skeleton = spec.to_networkx().to_undirected()
+    skeleton.remove_edges_from([(treatment, c) for c in spec.children(treatment)])
+    paths = list(nx.all_simple_paths(skeleton, treatment, outcome))
+    for z in combinations(sorted(_non_descendants(spec, treatment, outcome)), size):
+        if not any(_is_open(spec, path, set(z)) for path in paths):
+            return frozenset(z)
+    return None
 
 
 def _non_descendants(spec: GraphSpec, treatment: str, outcome: str) -> set[str]:
