@@ -221,7 +221,8 @@ display_table
 # is gated MiniLM item text + ID under DICE, NDCG@10 0.1282 against ID + PDA's 0.1245 (+3%,
 # 3 seeds), far from +10%; text users hurt in every variant. The table above (full mode) adds
 # users from their own interaction texts, the UniSRec-style encoder and the deconfounded
-# head. The likely limits: MovieLens-100K has no reviews, so a user's "own interaction
+# head; a first single-seed look (seed 0) gave ID + PDA 0.117, users from their own titles +
+# PDA 0.040, ID + deconfounded 0.056 — worse, not better. The likely limits: MovieLens-100K has no reviews, so a user's "own interaction
 # texts" are the titles of the films they rated, which a frozen sentence model reads as
 # titles rather than tastes; with 80k ratings over 1,682 items the ID table already knows
 # every item; and the intervened test rewards popularity-flattened ranking, which text does
