@@ -65,7 +65,7 @@ class TextIntentEncoder(Encoder):
             hidden size and uses no projection.
         model, pooling, normalize, max_length, batch_size, device, dtype, padding_side, trust_remote_code, allow_download, revision: see :class:`TextModel`.
         trainable_layers: 0 = frozen (cached embeddings); N > 0 = fine-tune the top N layers.
-        users: ``text``, ``history`` or ``id`` (see the module docstring).
+        users: ``text``, ``history``, ``id`` or ``reviews`` (see the module docstring).
         cache_dir: embedding cache directory (``None``: no cache, encode in memory).
         template_version: version of the text templates that produced the texts; part of the
             cache key (``None``: ``data.meta["text_template_version"]``, set by the
