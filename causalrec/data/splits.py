@@ -48,8 +48,10 @@ class Split:
         for part in ("train", "valid", "test"):
             if part not in cache:
                 cache[part] = getattr(self, part).csr()
+        if "train+valid" not in cache:  # built once: every test pass masks the same items
+            cache["train+valid"] = (cache["train"] + cache["valid"]).tocsr()
         target = cache[stage]
-        exclude = cache["train"] if stage == "valid" else (cache["train"] + cache["valid"]).tocsr()
+        exclude = cache["train"] if stage == "valid" else cache["train+valid"]
         users = np.flatnonzero(np.diff(target.indptr) > 0).astype(np.int64)
         return users, target, exclude
 

@@ -105,25 +105,23 @@ class Recommender(Updates):
         return int(self.encoders[0].n_items)
 
     # ------------------------------------------------------------------ ids and checks
+    @staticmethod
+    def _index(labels, positions: dict, known: np.ndarray, what: str) -> np.ndarray:
+        labels = [labels] if isinstance(labels, (str, int, np.integer)) else list(labels)
+        pos = [positions.get(str(x), -1) for x in labels]
+        bad = [x for x, p in zip(labels, pos, strict=True) if p < 0]
+        if bad:
+            raise KeyError(f"unknown {what} ids {bad[:5]} ({len(bad)} of {len(labels)}); known "
+                           f"ids look like {list(known[:3])}")
+        return np.asarray(pos, dtype=np.int64)
+
     def user_index(self, users) -> np.ndarray:
         """Indices of raw user ids; unknown ids raise naming them."""
-        users = [users] if isinstance(users, (str, int, np.integer)) else list(users)
-        pos = [self._user_pos.get(str(u), -1) for u in users]
-        bad = [u for u, p in zip(users, pos, strict=True) if p < 0]
-        if bad:
-            raise KeyError(f"unknown user ids {bad[:5]} ({len(bad)} of {len(users)}); known "
-                           f"ids look like {list(self.user_ids[:3])}")
-        return np.asarray(pos, dtype=np.int64)
+        return self._index(users, self._user_pos, self.user_ids, "user")
 
     def item_index(self, items) -> np.ndarray:
         """Indices of raw item ids; unknown ids raise naming them."""
-        items = [items] if isinstance(items, (str, int, np.integer)) else list(items)
-        pos = [self._item_pos.get(str(i), -1) for i in items]
-        bad = [i for i, p in zip(items, pos, strict=True) if p < 0]
-        if bad:
-            raise KeyError(f"unknown item ids {bad[:5]} ({len(bad)} of {len(items)}); known "
-                           f"ids look like {list(self.item_ids[:3])}")
-        return np.asarray(pos, dtype=np.int64)
+        return self._index(items, self._item_pos, self.item_ids, "item")
 
     def check_k(self, k, n: int | None = None, what: str = "the catalogue size") -> int:
         """``k`` as an int, or an error naming it and the allowed range ``1..n``."""

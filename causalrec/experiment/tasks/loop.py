@@ -31,7 +31,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 
-def _round_metrics(world, rows: pd.DataFrame, n_items: int, item_pop: np.ndarray,
+def _round_metrics(rows: pd.DataFrame, n_items: int, item_pop: np.ndarray,
                    item_topic: np.ndarray) -> dict:
     from ...evaluation.popularity import gini_index, tail_items
 
@@ -84,7 +84,7 @@ def _fit(cfg: DictConfig, data, module):
     return module, dm
 
 
-def _predictions(rec, head, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _predictions(head, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The head's estimate on ``rows`` and the truth it estimates."""
     import torch
 
@@ -122,8 +122,7 @@ def simulate_loop(cfg: DictConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     base = lw.result.data
     truth = lw.result.truth
     log = lw.initial_log()
-    rows_by_round = [log]
-    metrics = [{"round": 0, **_round_metrics(lw, log, lw.n_items, truth.item_popularity,
+    metrics = [{"round": 0, **_round_metrics(log, lw.n_items, truth.item_popularity,
                                              truth.item_topic)}]
     module = None
     for r in range(1, int(study.rounds)):
@@ -138,24 +137,26 @@ def simulate_loop(cfg: DictConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows = lw.step(r, scores, int(study.k), str(study.policy), float(study.temperature),
                        float(study.epsilon))
         t2 = time.perf_counter()
-        m = _round_metrics(lw, rows, lw.n_items, truth.item_popularity, truth.item_topic)
+        m = _round_metrics(rows, lw.n_items, truth.item_popularity, truth.item_topic)
         shown = rows[rows["exposure"] > 0]
-        est, true = _predictions(rec, module.head, shown)
+        est, true = _predictions(module.head, shown)
         m["prediction_rmse"] = float(np.sqrt(np.mean((est - true) ** 2))) if len(shown) else 0.0
         m["naive_bias"] = _naive_bias(log, shown)
         m["train_seconds"], m["simulate_seconds"] = t1 - t0, t2 - t1
         metrics.append({"round": r, **m})
         log = pd.concat([log, rows], ignore_index=True)
-        rows_by_round.append(rows)
     return pd.DataFrame(metrics), log
 
 
 def _naive_bias(log: pd.DataFrame, shown: pd.DataFrame) -> float:
     """Replay on the biased log: the mean logged outcome of exposed (user, item) pairs that
     the round's policy shows, minus the true value of what it shows."""
+    from ...data.pairs import pair_keys
+
     logged = log[log["exposure"] > 0]
-    keys = logged["user"].to_numpy() * (1 << 32) + logged["item"].to_numpy()
-    want = shown["user"].to_numpy() * (1 << 32) + shown["item"].to_numpy()
+    n_items = int(max(logged["item"].max(), shown["item"].max())) + 1
+    keys = pair_keys(logged["user"].to_numpy(), logged["item"].to_numpy(), n_items)
+    want = pair_keys(shown["user"].to_numpy(), shown["item"].to_numpy(), n_items)
     hit = np.isin(keys, want)
     if not hit.any():  # no logged evidence on the shown pairs: the item's logged mean
         by_item = logged.groupby("item")["label"].mean()
