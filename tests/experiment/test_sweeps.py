@@ -211,7 +211,20 @@ def test_make_lab_allows_root_only_for_root():
     line = next(ln for ln in out.stdout.splitlines() if "jupyter lab" in ln)
     assert ("--allow-root" in line) == (os.geteuid() == 0)
     if os.geteuid() == 0 and shutil.which("runuser"):
-        user = subprocess.run(["runuser", "-u", "nobody", "--", "make", "-n", "-C", str(root),
-                               "lab"], capture_output=True, text=True, timeout=60)
+        import tempfile
+
+        # the checkout may sit in a folder only root can read (mktemp -d): give `nobody` a
+        # readable copy of what `make -n lab` reads
+        readable = Path(tempfile.mkdtemp(prefix="causalrec-make-", dir="/tmp"))
+        try:
+            readable.chmod(0o755)
+            for name in ("Makefile", "pyproject.toml"):
+                shutil.copy(root / name, readable / name)
+                (readable / name).chmod(0o644)
+            user = subprocess.run(["runuser", "-u", "nobody", "--", "make", "-n", "-C",
+                                   str(readable), "lab"], capture_output=True, text=True,
+                                  timeout=60)
+        finally:
+            shutil.rmtree(readable, ignore_errors=True)
         line = next(ln for ln in user.stdout.splitlines() if "jupyter lab" in ln)
         assert "--allow-root" not in line
