@@ -242,7 +242,8 @@ def test_comparisons_never_overwrite_each_other(tmp_path, capsys):
     _write_runs(tmp_path / "s", _values(datasets=("d1",)))
     assert main([str(tmp_path / "s"), "--baseline", "B"]) == 0
     assert main([str(tmp_path / "s"), "--baseline", "B", "--error", "std"]) == 0
-    outs = sorted((tmp_path / "s").glob("compare-*"))
+    # by creation: two comparisons in the same second differ only in their hash suffix
+    outs = sorted((tmp_path / "s").glob("compare-*"), key=lambda p: p.stat().st_mtime_ns)
     assert len(outs) == 2
     for out in outs:
         names = {p.name for p in out.iterdir()}
