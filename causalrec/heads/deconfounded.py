@@ -29,7 +29,8 @@ class DeconfoundedHead(Head):
     left out). Training is pointwise on the observed outcomes, unweighted, as in the paper:
     the adjustment is by covariates, not by weights. Because ``Z_u`` is a pre-treatment
     covariate, the prediction under ``do(exposure = 1)`` is the same outcome model, so
-    :meth:`score` and :meth:`full_scores` use it whole.
+    the scores (:meth:`~causalrec.heads.Head.score`, :meth:`~causalrec.heads.Head.full_scores`)
+    use it whole.
 
     Args:
         intent: ``"encoder"`` (the encoder's frozen user text vectors) or ``"text"`` (a

@@ -45,7 +45,7 @@ class UpliftTruth:
 
     @property
     def tau(self) -> np.ndarray:
-        """The effect of recommending: ``p1 - p0`` (``[n_users, n_items]``)."""
+        """The effect of recommending, ``p1 - p0`` (``[n_users, n_items]``)."""
         return self.p1 - self.p0
 
 
