@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import Head
@@ -38,7 +39,10 @@ class DeconfoundedHead(Head):
         clusters: ``None`` for continuous intent, ``k`` for one-hot k-means clusters,
             ``"auto"`` for k chosen by the silhouette.
         text, max_dim, seed: see :func:`~causalrec.heads.propensity_intent.user_intent`.
-        loss_type: ``"bce"`` (0/1 labels) or ``"mse"``.
+        loss_type: ``"bce"`` (0/1 labels), ``"mse"``, or ``"bpr"``: the same outcome model
+            trained to rank each observed positive above a sampled negative (Rendle et al.
+            2009), for implicit feedback (needs ``dataset.sampling=pairwise``; the global
+            intercept cancels, the item effects, intent x item and exposure terms do not).
         weight_decay: L2 on the batch's encoder embeddings.
         intent_l2: L2 on the batch's ``A_i`` rows and ``gamma_u``.
         exposure_term: include ``gamma_u * logit(a_hat_ui)``. The term is collinear with the
@@ -56,7 +60,8 @@ class DeconfoundedHead(Head):
         super().__init__(encoder, data, propensity)
         if data is None:
             raise ValueError("DeconfoundedHead needs the training data (for the intent)")
-        self.loss_type = check_loss_type(loss_type, "DeconfoundedHead")
+        self.loss_type = loss_type if loss_type == "bpr" else \
+            check_loss_type(loss_type, "DeconfoundedHead")
         self.weight_decay, self.intent_l2 = float(weight_decay), float(intent_l2)
         fitted = getattr(propensity, "intent_", None)
         z = fitted if fitted is not None and intent == getattr(propensity, "intent", None) \
@@ -104,6 +109,8 @@ class DeconfoundedHead(Head):
 
     # ------------------------------------------------------------------ training
     def forward(self, batch):
+        if self.loss_type == "bpr":
+            return self._pairwise(batch)
         users, items, labels = self.pointwise_view(batch)
         u = self.encoder.encode_users(users)
         v = self.encoder.encode_items(items)
@@ -112,6 +119,23 @@ class DeconfoundedHead(Head):
                 "intent_reg": self.embedding_l2(self.item_response(items),
                                                 self.user_exposure_coef(users))}
 
+    def _pairwise(self, batch):
+        if "neg_item" not in batch:
+            raise KeyError("DeconfoundedHead(loss_type='bpr') needs pairwise batches: set "
+                           "dataset.sampling=pairwise")
+        users, pos, neg = batch["user"], batch["item"], batch["neg_item"]
+        u = self.encoder.encode_users(users)
+        v, w = self.encoder.encode_items(pos), self.encoder.encode_items(neg)
+        return {"score": (u * v).sum(-1) + self._adjustment(users, pos),
+                "neg_score": (u * w).sum(-1) + self._adjustment(users, neg),
+                "reg": self.embedding_l2(u, v, w, per=2),
+                "intent_reg": self.embedding_l2(self.item_response(torch.cat([pos, neg])),
+                                                self.user_exposure_coef(users))}
+
     def loss(self, batch, outputs):
+        if self.loss_type == "bpr":
+            loss = -F.logsigmoid(outputs["score"] - outputs["neg_score"]).mean()
+            return loss + self.weight_decay * outputs["reg"] \
+                + self.intent_l2 * outputs["intent_reg"]
         loss = elementwise_loss(outputs["score"], outputs["label"], self.loss_type).mean()
         return loss + self.weight_decay * outputs["reg"] + self.intent_l2 * outputs["intent_reg"]

@@ -141,3 +141,57 @@ def test_deconfounded_head_reduces_the_selection_bias_naive_keeps():
     bias, rmse = errors["deconfounded"]
     assert bias < 0.5 * errors["naive"][0] and rmse < 0.8 * errors["naive"][1]
     assert bias < 0.5 * errors["no intent"][0] and rmse < 0.8 * errors["no intent"][1]
+
+
+def test_deconfounded_bpr_loss_by_hand_and_errors():
+    data, _, _, _ = _world()
+    torch.manual_seed(0)
+    enc = IDEncoder(data, dim=4)
+    prop = IntentPropensity(intent="features", clusters=2).fit(data)
+    head = DeconfoundedHead(enc, data, prop, intent="features", clusters=2, loss_type="bpr",
+                            weight_decay=0.5, intent_l2=0.25)
+    with torch.no_grad():
+        for p in (head.item_bias.weight, head.item_response.weight,
+                  head.user_exposure_coef.weight, head.bias):
+            p.copy_(torch.randn_like(p))
+    u, i, j = torch.tensor([0, 3, 7]), torch.tensor([1, 5, 2]), torch.tensor([4, 0, 9])
+    batch = {"user": u, "item": i, "neg_item": j}
+    d = head.score(u, i) - head.score(u, j)  # the global intercept cancels, nothing else
+    eu, ei, ej = enc.encode_users(u), enc.encode_items(i), enc.encode_items(j)
+    reg = (eu.pow(2).sum() + ei.pow(2).sum() + ej.pow(2).sum()) / 6
+    ireg = (head.item_response.weight[torch.cat([i, j])].pow(2).sum()
+            + head.user_exposure_coef.weight[u].pow(2).sum()) / 6
+    want = -torch.log(torch.sigmoid(d)).mean() + 0.5 * reg + 0.25 * ireg
+    torch.testing.assert_close(head.loss(batch, head(batch)), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(KeyError, match="dataset.sampling=pairwise"):
+        head({"user": u, "item": i, "label": torch.ones(3)})
+    with pytest.raises(ValueError, match="loss_type"):
+        DeconfoundedHead(enc, data, None, intent="features", clusters=2, loss_type="hinge")
+
+
+def test_deconfounded_bpr_learns_the_intent_x_item_preference():
+    """Positives are the clicked pairs, negatives uniform items: with the intent term only
+    (zero-dimensional ID vectors cannot rank), BPR puts each group's own item type first."""
+    data, g, t, _ = _world(n_users=200, per_user=8)
+    df = data.interactions[data.interactions["label"] > 0]
+    rng = np.random.default_rng(0)
+    batch = {"user": torch.tensor(df["user"].to_numpy()),
+             "item": torch.tensor(df["item"].to_numpy()),
+             "neg_item": torch.tensor(rng.integers(0, data.n_items, len(df)))}
+    torch.manual_seed(0)
+    enc = IDEncoder(data, dim=1)
+    with torch.no_grad():
+        enc.user_emb.weight.zero_()
+    enc.user_emb.weight.requires_grad_(False)
+    head = DeconfoundedHead(enc, data, None, intent="features", clusters=2, loss_type="bpr")
+    opt = torch.optim.Adam([p for p in head.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        head.loss(batch, head(batch)).backward()
+        opt.step()
+    with torch.no_grad():
+        s = head.full_scores(torch.arange(data.n_users)).numpy()
+    match = g[:, None] == t[None, :]
+    # every user scores the mean item of their own type above the other type's
+    assert (np.where(match, s, 0).sum(1) / match.sum(1)
+            > np.where(~match, s, 0).sum(1) / (~match).sum(1)).all()
