@@ -152,3 +152,17 @@ def test_short_fit_improves_over_random(tmp_path):
              "trainer.enable_progress_bar=false", "model.optimizer.lr=0.01"],
             output_dir=tmp_path / "b")
     assert m["test/ndcg@10"] > m0["test/ndcg@10"] + 0.02
+
+
+def test_cpu_batches_are_passed_through_and_others_moved():
+    dm = _dm()
+    enc = IDEncoder(dm.train_data, dim=4)
+    model = CausalRecModule(enc, PointwiseHead(enc, dm.train_data))
+    batch = {"user": torch.arange(3), "item": torch.arange(3), "label": torch.ones(3)}
+    out = model.transfer_batch_to_device(batch, torch.device("cpu"), 0)
+    assert out is batch  # nothing to move: the same dict, no copy
+    # a batch with a non-CPU tensor goes through Lightning's transfer (a meta tensor stands
+    # in for a GPU one: copying it to the CPU is attempted, and refused, as it holds no data)
+    meta = {"user": torch.arange(3, device="meta")}
+    with pytest.raises(NotImplementedError, match="meta"):
+        model.transfer_batch_to_device(meta, torch.device("cpu"), 0)
