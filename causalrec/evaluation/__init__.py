@@ -26,6 +26,8 @@ _LAZY = {
     "causal_precision_at_k": ("causal", "causal_precision_at_k"),
     "causal_dcg_at_k": ("causal", "causal_dcg_at_k"),
     "causal_ranking_metrics": ("causal", "causal_ranking_metrics"),
+    "ips_causal_ranking_from_rows": ("causal", "ips_causal_ranking_from_rows"),
+    "logged_causal_metrics": ("causal", "logged_causal_metrics"),
 }
 
 __all__ = list(_LAZY)

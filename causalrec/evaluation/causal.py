@@ -7,8 +7,11 @@
   2007, "Using control groups to target on predicted lift"; Gutierrez and Gerardy 2017,
   "Causal Inference and Uplift Modelling: A Review of the Literature").
 - :func:`causal_precision_at_k`: the mean true effect of recommending the top-K items (Sato,
-  Takemori, Singh and Nishimura 2020, "Unbiased Learning for the Causal Effect of
+  Takemori, Singh and Ohkuma 2020, "Unbiased Learning for the Causal Effect of
   Recommendation", RecSys: CP@K; :func:`causal_dcg_at_k` is their CDCG).
+- :func:`ips_causal_ranking_from_rows` and :func:`logged_causal_metrics`: the same two
+  metrics estimated without ground truth, from logged rows with known propensities (ibid.:
+  the IPS-unbiased estimators; what uplift heads early-stop on).
 """
 
 from __future__ import annotations
@@ -143,7 +146,84 @@ def causal_ranking_metrics(scorer, tau, ks=(10,), users=None, exclude=None,
 def ips_effect(outcome, treatment, propensity, clip: float = 1e-3) -> np.ndarray:
     """Unbiased per-row effect estimate from logs (Sato et al. 2020, Eq. 5):
     ``Y Z / p - Y (1 - Z) / (1 - p)``; its mean over a list estimates CP@K without ground
-    truth. ``p`` is clipped to ``[clip, 1 - clip]``."""
+    truth. ``p`` is clipped to ``[clip, 1 - clip]`` (unbiased while every logged ``p`` lies
+    inside; clipping a smaller one trades bias for variance)."""
     y, z = _np(outcome), _np(treatment) > 0
     p = np.clip(_np(propensity), clip, 1 - clip)
     return y * z / p - y * ~z / (1 - p)
+
+
+def ips_causal_ranking_from_rows(scores, users, outcome, treatment, propensity,
+                                 ks=(10,), clip: float = 1e-3) -> dict[str, float]:
+    """CP@K and CDCG@K estimated from logged rows only, without the potential outcomes
+    (Sato, Takemori, Singh and Ohkuma 2020, "Unbiased Learning for the Causal Effect of
+    Recommendation", RecSys: the IPS estimators of the causal ranking metrics).
+
+    Each user's logged items are ranked by ``scores`` (one per row; ties keep row order) and
+    every item in the top K contributes its IPS-transformed outcome
+    ``Y Z / P - Y (1 - Z) / (1 - P)`` (:func:`ips_effect`) where the true metric has its
+    effect ``tau``: ``CP@K = 1/K sum_{r <= K} tau_r`` and ``CDCG@K = sum_{r <= K} tau_r /
+    log2(r + 1)``, averaged over the users with logged rows. With the logging policy's
+    propensities (every ``P`` inside ``[clip, 1 - clip]``) the expectation over treatment
+    assignment and outcomes equals the true CP@K / CDCG@K of the same ranking of the same
+    logged items. A user with fewer than K logged items contributes its sum over all of them
+    (still divided by K for CP).
+
+    Args:
+        scores, users, outcome, treatment, propensity: one entry per logged row.
+        ks: cut-offs.
+        clip: propensities are clipped to ``[clip, 1 - clip]``.
+
+    Returns:
+        ``{"ips_cp@K": ..., "ips_cdcg@K": ...}`` for every K.
+    """
+    s, u = _np(scores).reshape(-1), np.asarray(_np(users), dtype=np.int64).reshape(-1)
+    tau_hat = ips_effect(outcome, treatment, propensity, clip).reshape(-1)
+    if not (len(s) == len(u) == len(tau_hat)):
+        raise ValueError(f"scores, users and outcome/treatment/propensity lengths differ: "
+                         f"{len(s)}, {len(u)}, {len(tau_hat)}")
+    if np.isnan(tau_hat).any() or not np.isfinite(s).all():
+        raise ValueError("logged rows hold a missing outcome/treatment/propensity or a "
+                         "non-finite score")
+    ks = [int(k) for k in ks]
+    if not ks or min(ks) <= 0:
+        raise ValueError(f"ks must be positive cut-offs, got {ks}")
+    order = np.lexsort((np.arange(len(s)), -s, u))  # by user, then score descending
+    u, tau_hat = u[order], tau_hat[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(u)) + 1]
+    rank = np.arange(len(u)) - np.repeat(starts, np.diff(np.r_[starts, len(u)]))
+    n_users = max(len(starts), 1)
+    out = {}
+    for k in ks:
+        top = rank < k
+        out[f"ips_cp@{k}"] = float(tau_hat[top].sum() / k / n_users)
+        out[f"ips_cdcg@{k}"] = float((tau_hat[top] / np.log2(rank[top] + 2)).sum() / n_users)
+    return out
+
+
+@torch.no_grad()
+def logged_causal_metrics(scorer, data, ks=(10,), clip: float = 1e-3,
+                          batch_size: int = 512) -> dict[str, float]:
+    """:func:`ips_causal_ranking_from_rows` of ``scorer``'s scores on the rows of ``data``
+    (an :class:`~causalrec.data.InteractionData` part, e.g. a validation split, with
+    ``exposure`` = recommended and the logging policy's ``propensity``). The scores are
+    read from ``scorer.full_scores(users)``, the ranking that evaluation and recommendation
+    use. Only the logged rows are read: the potential outcomes are never needed."""
+    df = data.interactions
+    missing = [c for c in ("exposure", "propensity") if c not in df.columns]
+    if missing:
+        raise ValueError(f"logged causal metrics need the columns {missing} in "
+                         f"{getattr(data, 'source', 'the data')} (exposure = recommended, "
+                         "propensity = the logging policy's P(recommended))")
+    users = df["user"].to_numpy(np.int64)
+    items = df["item"].to_numpy(np.int64)
+    scores = np.empty(len(df))
+    uniq = np.unique(users)
+    for start in range(0, len(uniq), int(batch_size)):
+        chunk = uniq[start:start + int(batch_size)]
+        full = scorer.full_scores(torch.as_tensor(chunk)).double().cpu().numpy()
+        rows = np.flatnonzero(np.isin(users, chunk))
+        scores[rows] = full[np.searchsorted(chunk, users[rows]), items[rows]]
+    y = df[data.target_column].to_numpy(np.float64) > 0
+    return ips_causal_ranking_from_rows(scores, users, y, df["exposure"].to_numpy(),
+                                        df["propensity"].to_numpy(np.float64), ks, clip)

@@ -146,6 +146,7 @@ KEY_RULES: dict[str, Rule] = {
     "model.diagnostics": _BOOL,
     "model.tail": _num(0, 1, low_open=True, high_open=True, what="head items' share"),
     "model.ips_eta": _num(0, null=True, what="popularity exponent of IPS metrics"),
+    "model.causal_metrics": _BOOL_OR_NULL,
     "trainer.max_epochs": _int(-1, null=True, what="-1: no limit"),
     "trainer.min_epochs": _int(0, null=True),
     "trainer.max_steps": _int(-1, what="-1: no limit"),

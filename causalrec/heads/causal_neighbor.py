@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import torch
 
 from .base import Head
-from .uplift import UPLIFT_NEEDS
+from .uplift import UPLIFT_MONITOR, UPLIFT_NEEDS
 
 
 class CausalNeighborHead(Head):
@@ -37,6 +37,7 @@ class CausalNeighborHead(Head):
 
     sampling = "pointwise"
     data_needs = UPLIFT_NEEDS
+    monitor = UPLIFT_MONITOR
     trainable = False
 
     def __init__(self, encoder, data=None, propensity=None, k: int = 50, clip: float = 0.01,

@@ -15,8 +15,13 @@ CN      0      0      control negative: not bought, not recommended (maybe persu
 ======  =====  =====  =============================================================
 
 The uplift-based labelling treats TP and CN as positive and TN and CP as negative: an item
-with positive uplift can only produce TP or CN, one with negative uplift only TN or CP.
-The heads need every logged row, treated and not (``data_needs``), like the T-learner.
+with positive uplift can only produce TP or CN, one with negative uplift only TN or CP. CN
+is by far the largest class and mostly items with no effect at all, so Sato et al. take a CN
+item as positive only with probability ``alpha`` and as negative otherwise (section 3.1);
+``alpha`` is the heads' one method-specific hyperparameter, which the paper tunes on
+validation data. The heads need every logged row, treated and not (``data_needs``), like the
+T-learner, and early-stop on the IPS estimate of causal DCG from the logged validation rows
+(:data:`UPLIFT_MONITOR`), not on the outcome NDCG.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ from .base import Head
 
 #: uplift heads see every logged row: exposure is their treatment, no sampled negatives
 UPLIFT_NEEDS = {"train_rows": "all", "negatives": 0}
+#: what uplift heads early-stop and checkpoint on (``model.monitor: auto``): the IPS-unbiased
+#: estimate of causal DCG@10 from the logged validation rows and their propensities (Sato et
+#: al. 2020), never the validation *outcome* NDCG, which rewards predicting purchases
+UPLIFT_MONITOR = "val/ips_cdcg@10"
 
 
 def uplift_classes(r: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -44,100 +53,123 @@ def _treatment(batch) -> torch.Tensor:
     return batch["exposure"]
 
 
+def _check_alpha(alpha) -> float:
+    if not 0 <= float(alpha) <= 1:
+        raise ValueError(f"head.alpha (the probability that a CN item is a positive) must lie "
+                         f"in [0, 1], got {alpha}")
+    return float(alpha)
+
+
 class ULRMFHead(Head):
     """ULRMF (Sato et al. 2019, "Uplift-based evaluation and optimization of recommenders",
-    RecSys): pointwise logistic matrix factorisation on the uplift-based labels (TP and CN
-    positive, TN and CP negative). CN rows are plentiful and only possibly persuadable, so
-    they are weighted by ``cn_weight`` (the paper's sampling ratio ``alpha``).
+    RecSys): pointwise logistic matrix factorisation on the uplift-based labels. TP rows are
+    positives, TN and CP rows negatives, and a CN row is a positive with probability
+    ``alpha`` and a negative otherwise (the paper's sampling); every row is seen every epoch,
+    so the CN label is replaced by its expectation: the target of a CN row is ``alpha``
+    (the same expected loss and gradient as drawing the label).
 
     Args:
-        cn_weight: weight of a CN row relative to the others (``alpha``).
+        alpha: probability that a CN row is a positive (Sato et al.'s ``alpha``).
         weight_decay: L2 on the batch's embeddings.
     """
 
     sampling = "pointwise"
     data_needs = UPLIFT_NEEDS
+    monitor = UPLIFT_MONITOR
 
-    def __init__(self, encoder, data=None, propensity=None, cn_weight: float = 0.5,
+    def __init__(self, encoder, data=None, propensity=None, alpha: float = 0.5,
                  weight_decay: float = 0.0):
         super().__init__(encoder, data, propensity)
-        if not 0 < float(cn_weight) <= 1:
-            raise ValueError(f"head.cn_weight must lie in (0, 1], got {cn_weight}")
-        self.cn_weight, self.weight_decay = float(cn_weight), float(weight_decay)
+        self.alpha, self.weight_decay = _check_alpha(alpha), float(weight_decay)
 
     def forward(self, batch):
         users, items, y = self.pointwise_view(batch)
         c = uplift_classes(_treatment(batch), y)
         u, v = self.encoder.encode_users(users), self.encoder.encode_items(items)
-        target = (c["TP"] | c["CN"]).float()
-        weight = torch.where(c["CN"], torch.full_like(target, self.cn_weight),
-                             torch.ones_like(target))
-        return {"score": (u * v).sum(-1), "target": target, "weight": weight,
-                "reg": self.embedding_l2(u, v)}
+        target = torch.where(c["CN"], torch.full_like(y, self.alpha), c["TP"].float())
+        return {"score": (u * v).sum(-1), "target": target, "reg": self.embedding_l2(u, v)}
 
     def loss(self, batch, o):
-        bce = F.binary_cross_entropy_with_logits(o["score"], o["target"], reduction="none")
-        return (o["weight"] * bce).sum() / o["weight"].sum() + self.weight_decay * o["reg"]
+        bce = F.binary_cross_entropy_with_logits(o["score"], o["target"])
+        return bce + self.weight_decay * o["reg"]
+
+
+def _user_pools(users: np.ndarray, items: np.ndarray, n_users: int):
+    """CSR-like ``(indptr, items)`` of each user's items, users in index order."""
+    order = np.argsort(users, kind="stable")
+    indptr = np.searchsorted(users[order], np.arange(n_users + 1))
+    return (torch.as_tensor(indptr, dtype=torch.long),
+            torch.as_tensor(items[order], dtype=torch.long))
+
+
+def _draw_from(indptr, pool, users, gen) -> tuple[torch.Tensor, torch.Tensor]:
+    """One uniform item of each user's pool (``-1`` where the pool is empty) and the sizes."""
+    start, n = indptr[users], indptr[users + 1] - indptr[users]
+    pick = start + (torch.rand(len(users), generator=gen) * n).long().clamp(max=(n - 1).clamp(min=0))
+    out = torch.full((len(users),), -1, dtype=torch.long)
+    has = n > 0
+    if len(pool):
+        out[has] = pool[pick[has]]
+    return out, n
 
 
 class ULBPRHead(Head):
-    """ULBPR (Sato et al. 2019): Bayesian personalised ranking on uplift-based labels. For
-    each uplift-positive row (TP or CN) of the batch an uplift-negative item of the same user
-    (TN or CP in the training log) is drawn, and ``log sigmoid(s_ui - s_uj)`` is maximised;
-    CN positives are weighted by ``cn_weight`` (the paper samples them with probability
-    ``alpha``). Users with no uplift-negative item get a uniformly random item as ``j``.
+    """ULBPR (Sato et al. 2019): Bayesian personalised ranking on uplift-based labels.
+    Positives ``i`` are the batch's TP rows and its CN rows, a CN row counting with weight
+    ``alpha`` (positive with probability ``alpha``); for each one a negative ``j`` of the
+    same user is drawn from the training log's TN and CP items and its CN items, a CN item
+    with probability weight ``1 - alpha`` (a negative with probability ``1 - alpha``), and
+    ``log sigmoid(s_ui - s_uj)`` is maximised. A user with no such item gets a uniformly
+    random item as ``j``.
 
     Args:
-        cn_weight: weight of a CN positive (``alpha``).
+        alpha: probability that a CN item is a positive (Sato et al.'s ``alpha``).
         weight_decay: L2 on the batch's embeddings.
         seed: the generator of the negative draws.
     """
 
     sampling = "pointwise"
     data_needs = UPLIFT_NEEDS
+    monitor = UPLIFT_MONITOR
 
-    def __init__(self, encoder, data=None, propensity=None, cn_weight: float = 0.5,
+    def __init__(self, encoder, data=None, propensity=None, alpha: float = 0.5,
                  weight_decay: float = 0.0, seed: int = 0):
         super().__init__(encoder, data, propensity)
         if data is None:
             raise ValueError("ULBPRHead needs the training data (its uplift-negative items)")
-        if not 0 < float(cn_weight) <= 1:
-            raise ValueError(f"head.cn_weight must lie in (0, 1], got {cn_weight}")
-        self.cn_weight, self.weight_decay = float(cn_weight), float(weight_decay)
+        self.alpha, self.weight_decay = _check_alpha(alpha), float(weight_decay)
         df = data.interactions
         if "exposure" not in df.columns:
             raise ValueError(f"ULBPRHead needs an 'exposure' column in {data.source}")
         y = df[data.target_column].to_numpy() > 0
         r = df["exposure"].to_numpy() > 0
-        neg = df[(r & ~y) | (~r & y)]  # TN or CP
-        order = np.argsort(neg["user"].to_numpy(), kind="stable")
-        users, items = neg["user"].to_numpy()[order], neg["item"].to_numpy()[order]
-        indptr = np.searchsorted(users, np.arange(self.n_users + 1))
-        self.register_buffer("neg_indptr", torch.as_tensor(indptr, dtype=torch.long),
-                             persistent=False)
-        self.register_buffer("neg_items", torch.as_tensor(items, dtype=torch.long),
-                             persistent=False)
+        u, i = df["user"].to_numpy(), df["item"].to_numpy()
+        hard = (r & ~y) | (~r & y)  # TN or CP: never uplift
+        cn = ~r & ~y
+        self._hard = _user_pools(u[hard], i[hard], self.n_users)
+        self._cn = _user_pools(u[cn], i[cn], self.n_users)
         self._gen = torch.Generator().manual_seed(int(seed))
 
     def _draw_negatives(self, users: torch.Tensor) -> torch.Tensor:
-        start, stop = self.neg_indptr[users], self.neg_indptr[users + 1]
-        n = (stop - start).cpu()
-        u = torch.rand(len(users), generator=self._gen)
-        pick = start.cpu() + (u * n.clamp(min=1)).long().clamp(max=(n - 1).clamp(min=0))
-        has = n > 0
-        out = torch.randint(0, self.n_items, (len(users),), generator=self._gen)
-        if len(self.neg_items):
-            out[has] = self.neg_items.cpu()[pick[has]]
+        """A TN/CP item with probability ``n_hard / (n_hard + (1 - alpha) n_cn)``, else a CN
+        item: each TN/CP item weighs 1 and each CN item ``1 - alpha``."""
+        cpu = users.cpu()
+        hard, n_hard = _draw_from(*self._hard, cpu, self._gen)
+        cn, n_cn = _draw_from(*self._cn, cpu, self._gen)
+        mass_hard = n_hard.double()
+        mass = mass_hard + (1 - self.alpha) * n_cn.double()
+        take_hard = torch.rand(len(cpu), generator=self._gen).double() * mass < mass_hard
+        out = torch.where(take_hard, hard, cn)
+        empty = (mass <= 0) | (out < 0)
+        out[empty] = torch.randint(0, self.n_items, (int(empty.sum()),), generator=self._gen)
         return out.to(users.device)
 
     def forward(self, batch):
         users, items, y = self.pointwise_view(batch)
         c = uplift_classes(_treatment(batch), y)
-        pos = c["TP"] | c["CN"]
+        pos = c["TP"] | (c["CN"] if self.alpha > 0 else torch.zeros_like(c["CN"]))
         users, items = users[pos], items[pos]
-        weight = torch.where(c["CN"][pos], torch.full((int(pos.sum()),), self.cn_weight,
-                                                      device=users.device),
-                             torch.ones(int(pos.sum()), device=users.device))
+        weight = torch.where(c["CN"][pos], self.alpha, 1.0).to(torch.float32)
         neg = self._draw_negatives(users)
         u = self.encoder.encode_users(users)
         i, j = self.encoder.encode_items(items), self.encoder.encode_items(neg)
@@ -152,39 +184,47 @@ class ULBPRHead(Head):
 
 
 class DLCEHead(Head):
-    """DLCE (Sato et al. 2020, "Unbiased learning for the causal effect of recommendation",
-    RecSys), pointwise form: the inverse-propensity-transformed outcome
-    ``tau_hat = Y R / P - Y (1 - R) / (1 - P)`` is an unbiased estimate of the effect of
-    recommending (``P`` = the logging policy's propensity of ``R = 1``); its positive part
-    pushes the score up and its negative part down through the logistic loss
-    ``Y R / max(P, clip) * log(1 + e^-s) + Y (1 - R) / max(1 - P, clip) * log(1 + e^s)``.
-    Rows with ``Y = 0`` carry no effect signal; the L2 term keeps their scores near zero.
+    """DLCE (Sato, Takemori, Singh and Ohkuma 2020, "Unbiased learning for the causal effect
+    of recommendation", RecSys): empirical risk minimisation of the IPS-unbiased estimate of
+    a causal ranking metric with a pairwise logistic surrogate. Each logged row gets the
+    capped IPS-transformed outcome ``Y Z / max(P, chi) - Y (1 - Z) / max(1 - P, chi)``
+    (unbiased for the effect ``tau`` without capping; ``P`` = the logging policy's
+    propensity of ``Z = 1``) and an item ``j`` drawn uniformly from all items; a positive
+    weight pulls ``s_ui`` above ``s_uj`` by ``log(1 + e^-(s_ui - s_uj))``, a negative one
+    pushes it below by ``log(1 + e^(s_ui - s_uj))``. Rows with ``Y = 0`` carry no weight.
 
     Args:
-        clip: the propensity cap ``chi`` (the paper's capping, against huge weights).
-        weight_decay: L2 on the batch's embeddings.
+        clip: the propensity cap ``chi`` (the paper's capping: it bounds the weights by
+            ``1 / chi``, trading a small bias for variance).
+        weight_decay: L2 on the batch's embeddings (the paper's regulariser).
+        seed: the generator of the items ``j``.
     """
 
     sampling = "pointwise"
     data_needs = UPLIFT_NEEDS
+    monitor = UPLIFT_MONITOR
 
     def __init__(self, encoder, data=None, propensity=None, clip: float = 0.01,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, seed: int = 0):
         super().__init__(encoder, data, propensity)
         if not 0 < float(clip) < 0.5:
             raise ValueError(f"head.clip must lie in (0, 0.5), got {clip}")
         self.clip, self.weight_decay = float(clip), float(weight_decay)
+        self._gen = torch.Generator().manual_seed(int(seed))
 
     def forward(self, batch):
         users, items, y = self.pointwise_view(batch)
         r = (_treatment(batch) > 0).float()
         p = self.propensities(users, items, y, batch)
-        u, v = self.encoder.encode_users(users), self.encoder.encode_items(items)
-        return {"score": (u * v).sum(-1), "w_pos": y * r / p.clamp(min=self.clip),
+        j = torch.randint(0, self.n_items, (len(users),), generator=self._gen).to(users.device)
+        u = self.encoder.encode_users(users)
+        i, vj = self.encoder.encode_items(items), self.encoder.encode_items(j)
+        return {"diff": (u * i).sum(-1) - (u * vj).sum(-1),
+                "w_pos": y * r / p.clamp(min=self.clip),
                 "w_neg": y * (1 - r) / (1 - p).clamp(min=self.clip),
-                "reg": self.embedding_l2(u, v)}
+                "reg": self.embedding_l2(u, i, vj, per=2)}
 
     def loss(self, batch, o):
-        s = o["score"]
-        per_row = o["w_pos"] * F.softplus(-s) + o["w_neg"] * F.softplus(s)
+        d = o["diff"]
+        per_row = o["w_pos"] * F.softplus(-d) + o["w_neg"] * F.softplus(d)
         return per_row.mean() + self.weight_decay * o["reg"]

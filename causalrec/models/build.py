@@ -67,4 +67,5 @@ def build_module(cfg: DictConfig, train_data, *, with_optimizer: bool = True):
                  "scheduler": instantiate(m.scheduler) if m.get("scheduler") else None}
     return CausalRecModule(encoder, head, ks=list(m.ks), metrics=list(m.metrics),
                            monitor=m.monitor, diagnostics=bool(m.get("diagnostics", True)),
-                           tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"), **optim)
+                           tail=float(m.get("tail", 0.8)), ips_eta=m.get("ips_eta"),
+                           causal_metrics=m.get("causal_metrics"), **optim)

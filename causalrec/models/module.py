@@ -27,7 +27,13 @@ class CausalRecModule(L.LightningModule):
         scheduler: optional callable ``optimizer -> LRScheduler``.
         ks: cut-offs for the ranking metrics; metrics: their names (RecBole definitions:
             recall, precision, ndcg, mrr, hit, map, and ``gauc``).
-        monitor: the validation metric that early stopping and checkpointing follow.
+        monitor: the validation metric that early stopping and checkpointing follow;
+            ``"auto"``: the head's declared ``monitor`` (uplift heads: the IPS-unbiased
+            causal metric ``val/ips_cdcg@10``), else ``val/ndcg@10``.
+        causal_metrics: also log the IPS estimates of CP@K and CDCG@K from the logged
+            validation/test rows (``{stage}/ips_cp@K``; needs ``exposure`` and
+            ``propensity`` columns; :func:`causalrec.evaluation.logged_causal_metrics`);
+            ``None``: when the monitor is one of them.
         diagnostics: also log popularity-bias diagnostics of the top-K lists (coverage,
             gini, avg_popularity, tail_share; ``tail`` defines the long tail).
         ips_eta: when set, also log self-normalised IPS recall/DCG with item propensities
@@ -38,14 +44,19 @@ class CausalRecModule(L.LightningModule):
                  optimizer: Callable | None = None, scheduler: Callable | None = None,
                  ks: Sequence[int] = (10, 20), metrics: Sequence[str] = RANKING_METRICS,
                  monitor: str = "val/ndcg@10", diagnostics: bool = True, tail: float = 0.8,
-                 ips_eta: float | None = None):
+                 ips_eta: float | None = None, causal_metrics: bool | None = None):
         super().__init__()
         self.encoder = encoder
         self.head = head
         self._optimizer_factory = optimizer
         self._scheduler_factory = scheduler
         self.ks, self.metrics = check_metrics(ks, metrics)
+        if monitor == "auto":
+            monitor = getattr(head, "monitor", None) or "val/ndcg@10"
         self.monitor = monitor
+        self.causal_metrics = "/ips_c" in monitor if causal_metrics is None else causal_metrics
+        if "/ips_c" in monitor and int(monitor.rsplit("@", 1)[-1]) not in self.ks:
+            raise ValueError(f"model.monitor={monitor} needs its cut-off in model.ks={self.ks}")
         self.diagnostics = bool(diagnostics)
         self.tail = float(tail)
         self.ips_eta = ips_eta
@@ -128,6 +139,14 @@ class CausalRecModule(L.LightningModule):
         for name, value in acc.compute().items():
             self.log(f"{stage}/{name}", value, prog_bar=name == "ndcg@10", sync_dist=False)
         acc.reset()
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if self.causal_metrics and getattr(dm, "split", None) is not None:
+            from ..evaluation.causal import logged_causal_metrics
+
+            part = dm.split.valid if stage == "val" else dm.split.test
+            for name, value in logged_causal_metrics(self.head, part, self.ks).items():
+                self.log(f"{stage}/{name}", value, prog_bar=f"{stage}/{name}" == self.monitor,
+                         sync_dist=False)
 
     def validation_step(self, batch, batch_idx):
         self._eval_step(batch)

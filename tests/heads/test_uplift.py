@@ -65,52 +65,77 @@ def test_uplift_classes_partition_the_rows():
     assert [int(c[k].nonzero()) for k in ("TP", "TN", "CP", "CN")] == [0, 1, 2, 3]
 
 
-def test_ulrmf_loss_is_the_weighted_bce_of_the_uplift_labels():
+def test_ulrmf_loss_is_the_bce_of_the_uplift_labels_with_cn_at_alpha():
     data = _log()
     torch.manual_seed(0)
-    head = ULRMFHead(IDEncoder(data, dim=4), data, cn_weight=0.3)
+    head = ULRMFHead(IDEncoder(data, dim=4), data, alpha=0.3)
     b = _batch(data)
     o = head(b)
     c = uplift_classes(b["exposure"], b["label"])
-    target = (c["TP"] | c["CN"]).float()
-    w = torch.where(c["CN"], 0.3, 1.0)
+    # Sato et al.: a CN row is a positive with probability alpha -> its expected label
+    target = torch.where(c["CN"], 0.3, (c["TP"]).float()).double()
     s = o["score"].detach().double()
     bce = -(target * torch.log(torch.sigmoid(s)) + (1 - target) * torch.log(1 - torch.sigmoid(s)))
-    assert float(head.loss(b, o)) == pytest.approx(float((w * bce).sum() / w.sum()), rel=1e-5)
+    assert float(head.loss(b, o)) == pytest.approx(float(bce.mean()), rel=1e-5)
+    assert set(target[c["TN"] | c["CP"]].tolist()) == {0.0}
+    with pytest.raises(ValueError, match="head.alpha"):
+        ULRMFHead(IDEncoder(data, dim=4), data, alpha=1.5)
 
 
-def test_ulbpr_negatives_are_the_users_tn_or_cp_items():
+def test_ulbpr_negatives_follow_the_class_weights():
     data = _log(1)
-    head = ULBPRHead(IDEncoder(data, dim=4), data, seed=3)
     df = data.interactions
-    neg = df[(df.exposure > 0) != (df.label > 0)]
-    allowed = {(u, i) for u, i in zip(neg.user, neg.item)}
-    users = torch.as_tensor(neg["user"].unique())
-    drawn = head._draw_negatives(users.repeat(20))
-    assert all((int(u), int(j)) in allowed for u, j in zip(users.repeat(20), drawn))
+    r, y = df.exposure > 0, df.label > 0
+    hard = {(u, i) for u, i in zip(df[r != y].user, df[r != y].item)}
+    cn = {(u, i) for u, i in zip(df[~r & ~y].user, df[~r & ~y].item)}
+    n_hard = np.bincount(df[r != y].user, minlength=data.n_users)
+    n_cn = np.bincount(df[~r & ~y].user, minlength=data.n_users)
+    users = torch.as_tensor(np.flatnonzero(n_hard > 0)).repeat(400)
+    # alpha = 1: a CN item is never a negative -> only TN / CP items are drawn
+    head = ULBPRHead(IDEncoder(data, dim=4), data, alpha=1.0, seed=3)
+    drawn = head._draw_negatives(users)
+    assert all((int(u), int(j)) in hard for u, j in zip(users, drawn))
+    # alpha = 0.5: each TN/CP item weighs 1, each CN item 0.5 -> the share of CN draws per
+    # user is 0.5 n_cn / (n_hard + 0.5 n_cn)
+    head = ULBPRHead(IDEncoder(data, dim=4), data, alpha=0.5, seed=3)
+    drawn = head._draw_negatives(users)
+    is_cn = np.array([(int(u), int(j)) in cn for u, j in zip(users, drawn)])
+    assert all((int(u), int(j)) in cn | hard for u, j in zip(users, drawn))
+    want = (0.5 * n_cn / (n_hard + 0.5 * n_cn))[users.numpy()].mean()
+    assert is_cn.mean() == pytest.approx(want, abs=0.01)
     b = _batch(data)
-    loss = head.loss(b, head(b))
+    o = head(b)
+    c = uplift_classes(b["exposure"], b["label"])
+    assert len(o["diff"]) == int((c["TP"] | c["CN"]).sum())  # TP and CN rows are positives
+    assert sorted(set(o["weight"].tolist())) == [0.5, 1.0]
+    loss = head.loss(b, o)
     assert torch.isfinite(loss) and loss.requires_grad
 
 
-def test_dlce_pushes_treated_purchases_up_and_control_purchases_down():
-    df = pd.DataFrame({"user": [0, 0], "item": [0, 1], "label": [1, 1], "exposure": [1, 0],
-                       "propensity": [0.25, 0.25]})
-    data = InteractionData(df, 1, 2)
+def test_dlce_weights_and_direction():
+    df = pd.DataFrame({"user": [0, 0, 0], "item": [0, 1, 2], "label": [1, 1, 0],
+                       "exposure": [1, 0, 1], "propensity": [0.25, 0.25, 0.5]})
+    data = InteractionData(df, 1, 3)
     torch.manual_seed(0)
-    head = DLCEHead(IDEncoder(data, dim=4), data, clip=0.01)
-    opt = torch.optim.SGD(head.parameters(), lr=0.5)
+    head = DLCEHead(IDEncoder(data, dim=4), data, clip=0.01, seed=0)
     b = _batch(data)
-    for _ in range(50):
+    o = head(b)  # weights: Y Z / P = 4 for the treated purchase, Y (1 - Z) / (1 - P) = 4/3
+    assert o["w_pos"].tolist() == pytest.approx([4.0, 0.0, 0.0])
+    assert o["w_neg"].tolist() == pytest.approx([0.0, 4 / 3, 0.0])
+    capped = DLCEHead(IDEncoder(data, dim=4), data, clip=0.4)(b)  # max(P, chi) = 0.4
+    assert capped["w_pos"].tolist() == pytest.approx([2.5, 0.0, 0.0])
+    # the loss by hand: 4 log(1 + e^-d0) + 4/3 log(1 + e^d1), averaged over the rows
+    d = o["diff"].detach().double()
+    want = (4 * torch.log1p(torch.exp(-d[0])) + 4 / 3 * torch.log1p(torch.exp(d[1]))) / 3
+    assert float(head.loss(b, o)) == pytest.approx(float(want), rel=1e-5)
+    opt = torch.optim.SGD(head.parameters(), lr=0.5)
+    for _ in range(100):
         opt.zero_grad()
         head.loss(b, head(b)).backward()
         opt.step()
     with torch.no_grad():
         s = head.full_scores(torch.tensor([0]))[0]
-    assert s[0] > 0 > s[1]
-    o = head(b)  # weights: Y R / P = 4 for the treated row, Y (1 - R) / (1 - P) = 4/3
-    assert o["w_pos"].tolist() == pytest.approx([4.0, 0.0])
-    assert o["w_neg"].tolist() == pytest.approx([0.0, 4 / 3])
+    assert s[0] > s[2] > s[1]  # the treated purchase first, the control purchase last
 
 
 def test_causal_neighbor_scores_match_a_direct_computation():

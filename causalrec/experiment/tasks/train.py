@@ -3,7 +3,7 @@ checkpoint, and return the metrics (lightning-hydra-template's ``train(cfg)`` sh
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 
 def train_recommender(cfg: DictConfig) -> dict:
@@ -30,6 +30,8 @@ def train_recommender(cfg: DictConfig) -> dict:
     datamodule.setup("fit")
     model = build_module(cfg, datamodule.train_data)
     m = cfg.model
+    with open_dict(m):  # "auto" resolved by the head: the record names the monitor used
+        m.monitor = model.monitor
     private = build_private_training(cfg.get("privacy"), datamodule, model,
                                      max_epochs=cfg.trainer.max_epochs, seed=cfg.seed)
 
