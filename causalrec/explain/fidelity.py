@@ -22,14 +22,20 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .history import Prober, counterfactual_history, nearest_neighbour_explanation, sufficiency
+from .history import (
+    ORDERS,
+    Prober,
+    counterfactual_history,
+    nearest_neighbour_explanation,
+    sufficiency,
+)
 
 METHODS = ("counterfactual", "nearest_neighbour")
 
 
 def fidelity(recommender, pairs: Sequence[tuple], k: int = 10, *,
              item_topic: np.ndarray | None = None, max_size: int | None = None,
-             orders: tuple = ("support",), sufficient: bool = False,
+             orders: tuple = ORDERS, sufficient: bool = True,
              seed: int = 0) -> pd.DataFrame:
     """One row per (user, item) pair: for both methods the explanation size, ``pn``, ``ps``
     (1/0; NaN where the counterfactual search found nothing) and, with ``item_topic``

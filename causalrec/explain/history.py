@@ -11,17 +11,23 @@ explanations in recommender systems", WSDM), on the user's history instead of it
    costs the margin ``s(u, i) - s(u, c)`` about ``q_h . (q_i - q_c)`` (item vectors of the
    recommender's encoder).
 2. **Search** the shortest prefix of that order whose removal drops ``i`` out of the top-K,
-   by doubling then bisection; then **prune** it item by item to an irreducible set. With
-   ``orders=("support", "similarity")`` the cosine-similarity order is searched too and the
-   smaller set wins; with ``sufficient=True`` a set whose items alone also keep ``i`` in the
-   top-K (CountER's sufficiency) is preferred.
-3. Every probe is **actual re-scoring**: the Recommender's own update (a fold-in for ID
-   users, a recomputed representation for history users) with the items removed, a full
-   scoring of the catalogue with the user's original seen items masked, and a reset. With
-   the closed-form fold-in (``Recommender(fold_in={"method": "ridge"})``, dot-product
-   heads; :class:`~causalrec.recommend.foldin.RidgeFoldIn`) the probes are the same solves
-   batched (every prefix of an order at once, one ``dim x dim`` solve each) and the chosen
-   set is verified once more through ``update`` and ``full_scores``.
+   by doubling then bisection; then **prune** it item by item to an irreducible set. Both
+   orders (``"support"``, ``"similarity"``) are searched. With ``sufficient=True``
+   (default) the search seeks, as CountER, a set that is also *sufficient*: a user who has
+   only its items still gets ``i`` in the top-K. Per order it takes the shortest prefix that
+   is both (and grows the necessary set by the most similar items when no prefix is),
+   pruned keeping both; such a set wins over a smaller merely necessary one.
+3. Every probe is **actual re-scoring**: the Recommender's own update (by default the
+   closed-form fold-in for dot-product ID heads, :class:`~causalrec.recommend.foldin.
+   RidgeFoldIn`; the gradient fold-in for other heads; a recomputed representation for
+   history users) with the items removed, a full scoring of the catalogue with the user's
+   original seen items masked, and a reset. Sufficiency is scored for a *new* user whose
+   whole history is the set (:meth:`~causalrec.recommend.Recommender.history_scores`:
+   folded in from the population mean), never from the trained vector, which still
+   encodes every removed item (from it, keeping two items of fifty looks sufficient
+   because nothing changed). With the closed form the probes are batched (every prefix of
+   an order at once, one ``dim x dim`` solve each) and the chosen set is verified once
+   more through ``update`` / ``history_scores`` and ``full_scores``.
 
 :func:`nearest_neighbour_explanation` is the "because you liked" baseline: the history items
 whose vectors are closest (cosine) to the target. :func:`necessity` and :func:`sufficiency`
@@ -86,6 +92,7 @@ class Prober:
         self.probes = 0
         ridge = getattr(rec, "ridge_fold_in", None)
         self.ridge = ridge(self.u) if ridge is not None else None
+        self.fresh = ridge(self.u, fresh=True) if self.ridge is not None else None
 
     def _rank_rows(self, rows: torch.Tensor, item: int) -> np.ndarray:
         """Ranks of ``item`` (1 = best, original seen items masked) under user vectors
@@ -101,6 +108,13 @@ class Prober:
         if self.ridge is None:
             return None
         return self._rank_rows(self.ridge.without_prefixes(order, limit), item)
+
+    def prefix_ranks_only(self, order: np.ndarray, limit: int, item: int) -> np.ndarray | None:
+        """Ranks of ``item`` for a user who has only ``order[:m]``, m = 1..limit, in one
+        batch (the closed-form fold-in from the population mean), or None without it."""
+        if self.fresh is None:
+            return None
+        return self._rank_rows(self.fresh.with_prefixes(order, limit), item)
 
     def scores(self, remove: np.ndarray | None = None) -> torch.Tensor:
         """The user's scores over the catalogue (original seen items at -inf) after
@@ -130,9 +144,19 @@ class Prober:
             return int(self._rank_rows(self.ridge.without([remove]), item)[0])
         return self.rank(self.scores(remove), item)
 
-    def rank_with_only(self, keep, item: int) -> int:
-        keep = set(np.asarray(keep).tolist())
-        return self.rank_without([h for h in self.history.tolist() if h not in keep], item)
+    def rank_with_only(self, keep, item: int, verify: bool = False) -> int:
+        """The item's rank for a user whose whole history is ``keep`` (CountER's "only the
+        explanation exists"): a new user folded in from the population mean, not the
+        trained vector, which still encodes the removed items
+        (:meth:`~causalrec.recommend.Recommender.history_scores`); the closed form when
+        there is one unless ``verify``."""
+        keep = np.asarray(keep, dtype=np.int64)
+        if self.fresh is not None and not verify:
+            return int(self._rank_rows(self.fresh.solve(keep).unsqueeze(0), item)[0])
+        self.probes += 1
+        s = self.rec.history_scores(self.user, keep, seed=self.seed).detach().clone().float()
+        s[torch.from_numpy(self.seen)] = float("-inf")
+        return self.rank(s, item)
 
 
 def check_item_in_topk(prober: Prober, item, k: int) -> tuple[int, torch.Tensor, int]:
@@ -178,8 +202,8 @@ def similarity_order(rec, history: np.ndarray, item: int) -> np.ndarray:
 
 
 def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None = None,
-                           prune: bool | int = 16, orders: tuple = ("support",),
-                           sufficient: bool = False, seed: int = 0,
+                           prune: bool | int = 16, orders: tuple = ORDERS,
+                           sufficient: bool = True, seed: int = 0,
                            prober: Prober | None = None) -> HistoryExplanation:
     """The smallest (irreducible) set of ``user``'s training interactions whose removal
     drops ``item`` out of the top-``k`` (module docstring).
@@ -191,9 +215,11 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
             dropping prefix of the order.
         orders: candidate orders searched (``"support"``, ``"similarity"``); the smallest
             set over all of them wins (ties: the first order).
-        sufficient: also probe each found set's sufficiency (its items alone keep the item
-            in the top-``k``; CountER's PS) and prefer a set that is both necessary and
-            sufficient, then the smaller one.
+        sufficient: seek, as CountER, a set that is both necessary (its removal drops the
+            item) and sufficient (a user who has only its items gets the item in the
+            top-``k``): per order the shortest prefix that is both, pruned keeping both;
+            such a set wins over a smaller merely necessary one, which is returned when no
+            order has one (``sufficient`` then False).
 
     Raises:
         ExplanationError: unknown user or item, or an item outside the top-``k``.
@@ -210,14 +236,17 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
         for name in orders:
             order = (support_order(rec, history, i, scores, k) if name == "support"
                      else similarity_order(rec, history, i))
-            found = _search(prober, order, i, k, max_size, prune)
-            if found is None:
-                continue
-            chosen, rank_after = found
-            suff = sufficiency(prober, chosen, i, k) if sufficient else False
-            key = (not suff, len(chosen))
-            if best is None or key < best[0]:
-                best = (key, chosen, rank_after, suff)
+            search = _Search(prober, order, i, k, max_size, prune)
+            necessary = search.necessary()
+            for found in (necessary, search.both() if sufficient else None,
+                          search.grown(necessary[0], similarity_order(rec, history, i))
+                          if sufficient and necessary is not None else None):
+                if found is None:
+                    continue
+                chosen, rank_after, suff = found
+                key = (not suff, len(chosen))
+                if best is None or key < best[0]:
+                    best = (key, chosen, rank_after, suff)
     if best is not None:
         _, chosen, rank_after, suff = best
         if prober.ridge is not None:  # verified by actual re-scoring through update()
@@ -225,6 +254,8 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
             if rank_after <= k:
                 raise RuntimeError(f"closed-form probe and update() disagree for user "
                                    f"{user!r}, item {item!r}: rank {rank_after} <= {k}")
+            if sufficient:
+                suff = prober.rank_with_only(chosen, i, verify=True) <= k
         out.indices = [int(c) for c in chosen]
         out.items = [str(rec.item_ids[c]) for c in chosen]
         out.found, out.rank_after = True, int(rank_after)
@@ -233,51 +264,110 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
     return out
 
 
-def _search(prober: Prober, order: np.ndarray, i: int, k: int, max_size,
-            prune: bool | int) -> tuple[list, int] | None:
-    """The shortest dropping prefix of ``order`` (doubling, then bisection), pruned to an
-    irreducible set: ``(items, rank after removal)``, or None."""
-    limit = len(order) if max_size is None else min(int(max_size), len(order))
-    ranks: dict[int, int] = {}
+class _Search:
+    """Prefixes of one order: the shortest whose removal drops the item (necessary), the
+    shortest that is also sufficient, each pruned to an irreducible set. Every answer is
+    cached; with the closed-form fold-in all prefixes are probed in one batch."""
 
-    def drops(m: int) -> bool:
-        if m not in ranks:
-            ranks[m] = prober.rank_without(order[:m], i)
-        return ranks[m] > k
+    def __init__(self, prober: Prober, order: np.ndarray, i: int, k: int, max_size,
+                 prune: bool | int) -> None:
+        self.p, self.order, self.i, self.k, self.prune = prober, order, i, k, prune
+        self.limit = len(order) if max_size is None else min(int(max_size), len(order))
+        self.without: dict[int, int] = {}  # prefix length -> rank without it
+        self.only: dict[int, int] = {}  # prefix length -> rank with only it
+        batch = prober.prefix_ranks(order, self.limit, i) if self.limit > 0 else None
+        if batch is not None:
+            self.without.update({m + 1: int(r) for m, r in enumerate(batch)})
 
-    lo, hi, m = 0, None, 1
-    batch = prober.prefix_ranks(order, limit, i) if limit > 0 else None
-    if batch is not None:  # every prefix at once: the shortest dropping one
-        ranks.update({m + 1: int(r) for m, r in enumerate(batch)})
-        m = limit + 1
-        dropping = np.flatnonzero(batch > k)
-        if len(dropping):
-            hi = int(dropping[0]) + 1
-            lo = hi - 1
-    while m <= limit:
-        if drops(m):
-            hi = m
-            break
-        lo = m
-        m = limit if m < limit and 2 * m > limit else 2 * m
-    if hi is None:
-        return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if drops(mid):
-            hi = mid
-        else:
-            lo = mid
-    chosen = list(order[:hi])
-    rank_after = ranks[hi]
-    cap = len(chosen) if prune is True else int(prune)
-    if prune and 1 < len(chosen) <= cap:
-        for h in list(reversed(chosen)):
-            trial = [c for c in chosen if c != h]
-            r = prober.rank_without(trial, i)
-            if r > k:
-                chosen, rank_after = trial, r
-    return chosen, rank_after
+    def drops(self, m: int) -> bool:
+        if m not in self.without:
+            self.without[m] = self.p.rank_without(self.order[:m], self.i)
+        return self.without[m] > self.k
+
+    def keeps(self, m: int) -> bool:
+        if not self.only and self.limit > 0:
+            batch = self.p.prefix_ranks_only(self.order, self.limit, self.i)
+            if batch is not None:
+                self.only.update({m + 1: int(r) for m, r in enumerate(batch)})
+        if m not in self.only:
+            self.only[m] = self.p.rank_with_only(self.order[:m], self.i)
+        return self.only[m] <= self.k
+
+    def shortest(self, pred, lo: int = 0) -> int | None:
+        """The shortest prefix length in ``lo + 1..limit`` satisfying ``pred``, by doubling
+        then bisection (``pred`` taken as monotone; the answer satisfies it)."""
+        hi, m = None, lo + 1
+        while m <= self.limit:
+            if pred(m):
+                hi = m
+                break
+            lo = m
+            m = self.limit if m < self.limit and 2 * m > self.limit else 2 * m
+        if hi is None:
+            return None
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if pred(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    def _pruned(self, chosen: list, ok) -> list:
+        cap = len(chosen) if self.prune is True else int(self.prune)
+        if self.prune and 1 < len(chosen) <= cap:
+            for h in list(reversed(chosen)):
+                trial = [c for c in chosen if c != h]
+                if ok(trial):
+                    chosen = trial
+        return chosen
+
+    def necessary(self) -> tuple[list, int, bool] | None:
+        """The shortest dropping prefix, pruned: ``(items, rank after removal, False)``."""
+        m = self.shortest(self.drops)
+        if m is None:
+            return None
+        chosen = self._pruned(list(self.order[:m]),
+                              lambda t: self.p.rank_without(t, self.i) > self.k)
+        return chosen, self._rank_after(chosen, m), False
+
+    def both(self) -> tuple[list, int, bool] | None:
+        """The shortest prefix that is necessary and sufficient, pruned keeping both:
+        ``(items, rank after removal, True)``, or None."""
+        m_n, m_s = self.shortest(self.drops), self.shortest(self.keeps)
+        if m_n is None or m_s is None:
+            return None
+        m = max(m_n, m_s)
+        while m <= self.limit and not (self.drops(m) and self.keeps(m)):
+            m += 1
+        if m > self.limit:
+            return None
+        chosen = self._pruned(list(self.order[:m]), lambda t: (
+            self.p.rank_without(t, self.i) > self.k
+            and self.p.rank_with_only(t, self.i) <= self.k))
+        return chosen, self._rank_after(chosen, m), True
+
+    def grown(self, core: list, more: np.ndarray) -> tuple[list, int, bool] | None:
+        """A necessary ``core`` grown by the fewest items of ``more`` (in order) until it is
+        also sufficient, then pruned keeping both: ``(items, rank after removal, True)``,
+        or None."""
+        extra = np.asarray([h for h in more.tolist() if h not in set(core)], dtype=np.int64)
+        room = len(extra) if self.limit >= len(self.order) else self.limit - len(core)
+        grow = _Search(self.p, np.concatenate([np.asarray(core, np.int64), extra]), self.i,
+                       self.k, len(core) + max(room, 0), self.prune)
+        m = grow.shortest(grow.keeps, lo=len(core) - 1)
+        while m is not None and m <= grow.limit and not (grow.drops(m) and grow.keeps(m)):
+            m += 1
+        if m is None or m > grow.limit:
+            return None
+        chosen = grow._pruned(list(grow.order[:m]), lambda t: (
+            self.p.rank_without(t, self.i) > self.k
+            and self.p.rank_with_only(t, self.i) <= self.k))
+        return chosen, grow._rank_after(chosen, m), True
+
+    def _rank_after(self, chosen: list, m: int) -> int:
+        return self.without[m] if len(chosen) == m and m in self.without else \
+            self.p.rank_without(chosen, self.i)
 
 
 def nearest_neighbour_explanation(rec, user, item, size: int = 1) -> list[int]:

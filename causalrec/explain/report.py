@@ -24,6 +24,7 @@ import pandas as pd
 
 from .causal import CausalEvidence, causal_evidence
 from .history import (
+    ORDERS,
     ExplanationError,
     HistoryExplanation,
     Prober,
@@ -72,8 +73,8 @@ def _texts(data, u: int, i: int) -> tuple[str | None, str | None]:
 
 def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = None,
             graph: Any = None, evidence: Mapping | Callable | None = None,
-            max_size: int | None = None, orders: tuple = ("support",),
-            sufficient: bool = False, n_text: int = 3, seed: int = 0) -> Explanation:
+            max_size: int | None = None, orders: tuple = ORDERS,
+            sufficient: bool = True, n_text: int = 3, seed: int = 0) -> Explanation:
     """Explain why ``item`` is in ``user``'s top-``k`` (raw ids).
 
     Args:

@@ -2,8 +2,9 @@
 without retraining, everything else frozen.
 
 Two methods: :func:`fold_in`, gradient steps for any head (below), and
-:class:`RidgeFoldIn`, a closed form for dot-product heads (one ``dim x dim`` solve;
-``fold_in={"method": "ridge"}`` on the Recommender).
+:class:`RidgeFoldIn`, a closed form for dot-product heads (one ``dim x dim`` solve), the
+Recommender's default for them (``fold_in={"method": "auto"}``; ``"gradient"`` or
+``"ridge"`` to choose).
 
 After the fold-in of latent-factor models (Sarwar et al. 2002, "Incremental singular value
 decomposition algorithms for highly scalable recommender systems"; Rendle and
@@ -73,6 +74,16 @@ def fold_in(head, encoders: Sequence, user: int, start: Sequence[torch.Tensor],
 RIDGE_OPTIONS = ("alpha", "reg", "calibrate", "target")
 
 
+def auto_target(items: torch.Tensor, start: torch.Tensor, base) -> float:
+    """The ``"auto"`` target of :class:`RidgeFoldIn`: the largest score of a ``base`` item
+    under ``start``, so the target is on the head's own score scale; 1 when that is not
+    positive (or ``base`` is empty)."""
+    base = np.asarray(base, dtype=np.int64)
+    top = float((items[torch.from_numpy(base)].double() @ start.double().reshape(-1)).max()) \
+        if len(base) else 0.0
+    return top if top > 0 else 1.0
+
+
 class RidgeFoldIn:
     """Closed-form fold-in of one user of a dot-product head (``s(u, i) = r . v_i``).
 
@@ -99,12 +110,14 @@ class RidgeFoldIn:
     the exact leave-out update of the ridge regression (an influence function without
     approximation).
 
-    The target ``t`` is on the head's score scale: a BPR-trained vector scores its history
-    well above 1 (about 3 on ml-100k), and with ``t = 1`` the residual above would turn
-    negative, so that removing an item pulled the user *toward* it. ``target="auto"``
-    (default) takes ``t = max(1, max_{h in B} start . v_h)``, so every residual is positive
-    and a removal always moves the vector away from the removed items.
-
+    The target ``t`` is on the head's score scale: a BPR-trained vector may score its
+    history well above 1 (about 3 on ml-100k) or well below (about 0.5 on a small
+    simulator), and a fixed ``t = 1`` then either turns the residual above negative (a
+    removal pulls the user *toward* the removed item) or inflates it (one removal moves the
+    vector by about its own length). ``target="auto"`` (default) takes ``t = max_{h in B}
+    start . v_h`` (:func:`auto_target`; 1 if that is not positive), so every residual is
+    positive, a removal always moves the vector away from the removed items, and rescaling
+    the vectors rescales the fold-in with them.
 
     Args:
         items: ``[n_items, dim]`` item vectors; start: ``[dim]`` the user's current vector;
@@ -126,8 +139,7 @@ class RidgeFoldIn:
         self.start = start.detach().reshape(-1).to(torch.float64)
         self.base = np.unique(np.asarray(base, dtype=np.int64))
         if target == "auto":
-            target = max(1.0, float((self.V[torch.from_numpy(self.base)] @ self.start).max())
-                         if len(self.base) else 1.0)
+            target = auto_target(self.V, self.start, self.base)
         if isinstance(target, str) or not target > 0:
             raise ValueError(f"ridge fold-in target must be a positive number or 'auto', got "
                              f"{target!r}")
@@ -162,12 +174,20 @@ class RidgeFoldIn:
     def without_prefixes(self, order, limit: int, chunk: int = 256) -> torch.Tensor:
         """``[limit, dim]``: row ``m - 1`` is ``r(base - order[:m])`` (``order``: distinct
         base items), by cumulative sums of the removed items' outer products."""
+        return self._prefixes(order, limit, -1.0, chunk)
+
+    def with_prefixes(self, order, limit: int, chunk: int = 256) -> torch.Tensor:
+        """``[limit, dim]``: row ``m - 1`` is ``r(base + order[:m])`` (``order``: distinct
+        items outside the base), e.g. a new user (empty base) who has only ``order[:m]``."""
+        return self._prefixes(order, limit, 1.0, chunk)
+
+    def _prefixes(self, order, limit: int, sign: float, chunk: int) -> torch.Tensor:
         vr = self.V[torch.from_numpy(np.ascontiguousarray(order[:limit], dtype=np.int64))]
         out, A_run, b_run = [], self.A_base, self.b_base
         for s in range(0, len(vr), chunk):
             v = vr[s:s + chunk]
-            A = A_run - self.alpha * torch.cumsum(v[:, :, None] * v[:, None, :], 0)
-            b = b_run - (1 + self.alpha) * self.target * torch.cumsum(v, 0)
+            A = A_run + sign * self.alpha * torch.cumsum(v[:, :, None] * v[:, None, :], 0)
+            b = b_run + sign * (1 + self.alpha) * self.target * torch.cumsum(v, 0)
             out.append(self._solve(A, b))
             A_run, b_run = A[-1], b[-1]
         return torch.cat(out) if out else torch.zeros(0, self.V.shape[1])

@@ -49,7 +49,10 @@ class Recommender(Updates):
             positive training items); :func:`~causalrec.recommend.artefacts.seen_matrix`
             gives train + validation, what the test evaluation masks.
         chunk: users scored at once by the exact top-K.
-        fold_in: options of :func:`~causalrec.recommend.foldin.fold_in` for ID users.
+        fold_in: how ID users are updated: ``method`` ``"auto"`` (default: the closed form
+            :class:`~causalrec.recommend.foldin.RidgeFoldIn` for dot-product heads, else
+            the gradient :func:`~causalrec.recommend.foldin.fold_in`), ``"ridge"`` or
+            ``"gradient"``, plus that method's options.
     """
 
     def __init__(self, module, train_data, seen=None, chunk: int = 1024,
@@ -76,7 +79,7 @@ class Recommender(Updates):
         self.index: FaissIndex | None = None
         from ..heads.base import Head
 
-        #: plain dot-product heads score u @ V.T: V is computed once, not per batch
+        #: whether the head scores by a plain dot product ``u @ V.T`` (``V`` computed once)
         self.dot_product = (type(self.head).full_scores is Head.full_scores
                             and len(self.encoders) == 1)
         self._item_matrix: torch.Tensor | None = None

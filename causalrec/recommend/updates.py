@@ -3,9 +3,13 @@
 * text users (``users: text``, the hybrid's text part) are re-encoded from new text;
 * history users (``users: history``) and sequence users are recomputed from their history
   with new items appended (removed items taken out);
-* ID users (and hybrid users, whose representation is partly a free vector) get a fold-in
-  (:func:`~causalrec.recommend.foldin.fold_in`; with ``fold_in={"method": "ridge"}`` and a
-  dot-product head the closed form :class:`~causalrec.recommend.foldin.RidgeFoldIn`);
+* ID users (and hybrid users, whose representation is partly a free vector) get a fold-in:
+  for a dot-product head by default the closed form
+  :class:`~causalrec.recommend.foldin.RidgeFoldIn` (exact, deterministic, one solve), else
+  the gradient :func:`~causalrec.recommend.foldin.fold_in` (``fold_in={"method":
+  "gradient"}`` asks for it everywhere);
+* a user known only by a few items (:meth:`Updates.history_scores`) is folded in from the
+  population mean, nothing of a known user's other items kept;
 * new items join the catalogue from their text (text and hybrid encoders).
 
 Updated users are kept as per-user representation overrides; the trained module is never
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .foldin import RIDGE_OPTIONS, RidgeFoldIn, fold_in
+from .foldin import RIDGE_OPTIONS, RidgeFoldIn, auto_target, fold_in
 
 
 class Updates:
@@ -63,48 +67,86 @@ class Updates:
         hist = [i for i in self.history(u) if i not in set(drop.tolist())] + [
             i for i in add.tolist() if i not in set(self.history(u))]
         if len(add) or len(drop):
-            free = []
-            for e, enc in enumerate(self.encoders):
-                rep = enc.users_from_items([hist])
-                if rep is not None:
-                    rows[e] = rep[0].float().cpu()
-                elif enc.folds_in_users:
-                    free.append(e)
-            ridge = self.ridge_fold_in(u, rows[free[0]]) if free else None
-            if ridge is not None:
-                rows[free[0]] = ridge.solve(hist)
-            elif free:
-                new = fold_in(self.head, [self.encoders[e] for e in free], u,
-                              [rows[e] for e in free], np.asarray(hist), self.n_items,
-                              seed=seed, **self._gradient_options())
-                for e, r in zip(free, new, strict=True):
-                    rows[e] = r
+            rows = self._refit(u, rows, hist, seed)
         self._history[u] = hist
         seen = set(self.seen_items([u])[0].tolist()) - set(drop.tolist()) | set(add.tolist())
         self._seen_changed[u] = np.asarray(sorted(seen), dtype=np.int64)
         self._rows[u] = rows
 
+    def _refit(self, u: int, rows: list[torch.Tensor], hist: list[int], seed: int,
+               fresh: bool = False) -> list[torch.Tensor]:
+        """``rows`` with every history-dependent representation refitted to ``hist``:
+        recomputed (history encoders) or folded in (free ID rows) from the user's current
+        row, or with ``fresh`` from the population mean (a user who has only ``hist``)."""
+        free = []
+        for e, enc in enumerate(self.encoders):
+            rep = enc.users_from_items([hist])
+            if rep is not None:
+                rows[e] = rep[0].float().cpu()
+            elif enc.folds_in_users:
+                free.append(e)
+                if fresh:
+                    rows[e] = self.population_rows()[e]
+        if not free:
+            return rows
+        ridge = self.ridge_fold_in(u, rows[free[0]], fresh=fresh)
+        if ridge is not None:
+            rows[free[0]] = ridge.solve(hist)
+        else:
+            new = fold_in(self.head, [self.encoders[e] for e in free], u,
+                          [rows[e] for e in free], np.asarray(hist, dtype=np.int64),
+                          self.n_items, seed=seed, **self._gradient_options())
+            for e, r in zip(free, new, strict=True):
+                rows[e] = r
+        return rows
+
+    def population_rows(self) -> list[torch.Tensor]:
+        """Per encoder, the mean trained user representation: where a fold-in of a user
+        known only by a few items starts (the population prior)."""
+        if self.__dict__.get("_population") is None:
+            with torch.no_grad():
+                users = torch.arange(self.n_users)
+                self._population = [enc.encode_users(users).float().mean(0).cpu()
+                                    for enc in self.encoders]
+        return list(self._population)
+
+    def history_scores(self, user, history, seed: int = 0) -> torch.Tensor:
+        """Scores ``[n_items]`` for a user whose *whole* history is ``history`` (item
+        indices): history encoders recompute from it, free ID rows are folded in from the
+        population mean (:meth:`population_rows`), so nothing of ``user``'s other items is
+        kept; text parts stay ``user``'s. Nothing is stored."""
+        u = int(self.user_index([user])[0])
+        hist = list(dict.fromkeys(int(h) for h in np.asarray(history, dtype=np.int64)))
+        rows = self._refit(u, [r.cpu() for r in self._current_rows(u)], hist, seed,
+                           fresh=True)
+        virtual = self.n_users  # scored through the overrides, as users known by text
+        return self._scores(torch.tensor([virtual]), extra={virtual: rows})[0]
+
     def _fold_in_method(self) -> str:
-        method = self.fold_in_options.get("method", "gradient")
-        if method not in ("gradient", "ridge"):
-            raise ValueError(f"fold_in option 'method' must be 'gradient' or 'ridge', got "
-                             f"{method!r}")
+        method = self.fold_in_options.get("method", "auto")
+        if method not in ("auto", "gradient", "ridge"):
+            raise ValueError(f"fold_in option 'method' must be 'auto', 'gradient' or 'ridge', "
+                             f"got {method!r}")
         return method
 
     def _gradient_options(self) -> dict:
         opts = {k: v for k, v in self.fold_in_options.items() if k != "method"}
-        if self._fold_in_method() == "ridge":  # a head the closed form does not cover
+        if self._fold_in_method() != "gradient":  # a head the closed form does not cover
             opts = {k: v for k, v in opts.items() if k not in RIDGE_OPTIONS}
         return opts
 
-    def ridge_fold_in(self, u: int, start: torch.Tensor | None = None) -> RidgeFoldIn | None:
+    def ridge_fold_in(self, u: int, start: torch.Tensor | None = None,
+                      fresh: bool = False) -> RidgeFoldIn | None:
         """The closed-form fold-in of user index ``u`` from their current vector and
-        history, when ``fold_in={"method": "ridge"}`` and the head is a dot product of one
-        encoder whose user rows are free (ID users); else None (the gradient fold-in)."""
-        if self._fold_in_method() != "ridge" or not self.dot_product:
+        history when the method is ``"ridge"`` or ``"auto"`` (the default) and the head is
+        a dot product of one encoder whose user rows are free (ID users); else None (the
+        gradient fold-in). ``fresh``: a user who has only what is solved for, from the
+        population mean (:meth:`population_rows`; empty base, uncalibrated), with ``u``'s
+        target (the scores' scale)."""
+        if self._fold_in_method() == "gradient" or not self.dot_product:
             return None
         enc = self.encoders[0]
-        if not enc.folds_in_users or enc.users_from_items([self.history(u)]) is not None:
+        if not enc.folds_in_users or enc.users_from_items([[]]) is not None:
             return None
         items = self.item_vectors()
         cached = self.__dict__.get("_ridge_gram")
@@ -112,8 +154,14 @@ class Updates:
             v = items.detach().to(torch.float64)
             cached = self._ridge_gram = (items, v.T @ v)
         opts = {k: v for k, v in self.fold_in_options.items() if k in RIDGE_OPTIONS}
-        start = self._current_rows(u)[0].cpu() if start is None else start
-        return RidgeFoldIn(items, start, self.history(u),
+        own = self._current_rows(u)[0].cpu()
+        if fresh:
+            if opts.get("target", "auto") == "auto":
+                opts["target"] = auto_target(items, own, self.history(u))
+            opts["calibrate"] = False
+            start = self.population_rows()[0] if start is None else start
+            return RidgeFoldIn(items, start, [], gram=cached[1], **opts)
+        return RidgeFoldIn(items, own if start is None else start, self.history(u),
                            gram=cached[1], **opts)
 
     def _current_rows(self, u: int) -> list[torch.Tensor]:

@@ -66,6 +66,14 @@ def train_bpr(data, epochs: int, dim: int = 32, seed: int = 0, lr: float = 0.01,
     return module.eval(), dm
 
 
+def fold_options(args) -> dict:
+    """The Recommender's ``fold_in`` options from ``--fold-in``, ``--alpha``, ``--reg``."""
+    opts = {"method": args.fold_in}
+    if args.fold_in != "gradient":
+        opts.update({"alpha": args.alpha, "reg": args.reg})
+    return opts
+
+
 # ---------------------------------------------------------------------------- fidelity
 def fidelity(args) -> dict:
     import numpy as np
@@ -81,7 +89,7 @@ def fidelity(args) -> dict:
         world = simulate("intent_confounding", n_users=args.n_users, n_items=args.n_items,
                          per_user=args.per_user, seed=seed, randomized_users=0.0)
         module, dm = train_bpr(world.data, args.epochs, seed=seed)
-        rec = Recommender.from_module(module, dm.train_data)
+        rec = Recommender.from_module(module, dm.train_data, fold_in=fold_options(args))
         users = rec.user_ids[np.random.default_rng(seed).permutation(rec.n_users)[:args.users]]
         top = rec.recommend(list(users), k=args.k)
         top = top[top["rank"] == 1]
@@ -132,9 +140,7 @@ def latency(args) -> dict:
     t0 = time.perf_counter()
     module, dm = train_bpr(data, args.epochs, dim=64, lr=0.005, batch_size=2048)
     print(f"trained BPR on ml-100k ({args.epochs} epochs) in {time.perf_counter() - t0:.0f} s")
-    fold = {"method": "ridge", "alpha": args.alpha, "reg": args.reg} if args.fold_in == "ridge" \
-        else {}
-    rec = Recommender.from_module(module, dm.train_data, fold_in=fold)
+    rec = Recommender.from_module(module, dm.train_data, fold_in=fold_options(args))
     users = rec.user_ids[np.random.default_rng(0).permutation(rec.n_users)[:args.users]]
     times, sizes, probes = [], [], []
     for user in users:
@@ -293,13 +299,14 @@ def main(argv=None) -> int:
     ap.add_argument("--users", type=int, default=None)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--max-size", type=int, default=None)
-    ap.add_argument("--orders", nargs="+", default=["support"],
+    ap.add_argument("--orders", nargs="+", default=["support", "similarity"],
                     help="candidate orders of the counterfactual search (support, similarity)")
-    ap.add_argument("--sufficient", action="store_true",
-                    help="prefer counterfactual sets that are also sufficient")
+    ap.add_argument("--sufficient", action=argparse.BooleanOptionalAction, default=True,
+                    help="seek counterfactual sets that are also sufficient (CountER)")
     ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--fold-in", choices=("ridge", "gradient"), default="ridge",
-                    help="latency: the re-scoring update (closed-form ridge or 40 gradient steps)")
+    ap.add_argument("--fold-in", choices=("auto", "ridge", "gradient"), default="auto",
+                    help="the Recommender's update: auto (its default: closed-form ridge for "
+                         "dot-product ID heads), ridge, or 40 gradient steps")
     ap.add_argument("--alpha", type=float, default=10.0, help="latency: ridge confidence")
     ap.add_argument("--reg", type=float, default=1.0, help="latency: ridge weight")
     ap.add_argument("--n-users", type=int, default=300)

@@ -20,8 +20,9 @@ def _numpy_ridge(V, start, history, base, alpha, reg, calibrate, target=None):
     weighted rows (no normal equations), m as RidgeFoldIn documents."""
     V, start = np.asarray(V, np.float64), np.asarray(start, np.float64)
     n, d = V.shape
-    if target is None:  # "auto": the largest trained score of a base item, at least 1
-        target = max(1.0, max(float(V[h] @ start) for h in base))
+    if target is None:  # "auto": the largest trained score of a base item (1 if not > 0)
+        target = max(float(V[h] @ start) for h in base)
+        target = target if target > 0 else 1.0
 
     def system(hist):
         p = np.zeros(n)
@@ -158,7 +159,7 @@ def test_ridge_option_falls_back_to_gradient_for_other_heads(id_model):
 def test_bad_ridge_options_raise(id_model):
     _, dm, module = id_model
     rec = Recommender.from_module(module, dm.train_data, fold_in={"method": "newton"})
-    with pytest.raises(ValueError, match="'method' must be 'gradient' or 'ridge', got 'newton'"):
+    with pytest.raises(ValueError, match="'method' must be 'auto', 'gradient' or 'ridge', got 'newton'"):
         rec.update("u1", remove_items=[rec.item_ids[rec.history(1)[0]]])
     rec = Recommender.from_module(module, dm.train_data, fold_in={"method": "ridge", "reg": 0})
     with pytest.raises(ValueError, match="reg > 0, got reg=0"):
@@ -180,10 +181,10 @@ def test_explanations_through_the_closed_form_are_verified(ridge_rec):
         fast = counterfactual_history(rec, user, item, k, prune=4)
         assert Prober(rec, user).ridge is not None
         slow_prober = Prober(rec, user)
-        slow_prober.ridge = None  # every probe through update() and full_scores
+        slow_prober.ridge = slow_prober.fresh = None  # every probe through update() etc.
         slow = counterfactual_history(rec, user, item, k, prune=4, prober=slow_prober)
-        assert (fast.found, fast.indices, fast.rank_after) == (
-            slow.found, slow.indices, slow.rank_after)
+        assert (fast.found, fast.indices, fast.rank_after, fast.sufficient) == (
+            slow.found, slow.indices, slow.rank_after, slow.sufficient)
         if not fast.found:
             continue
         found += 1
