@@ -267,7 +267,7 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
 class _Search:
     """Prefixes of one order: the shortest whose removal drops the item (necessary), the
     shortest that is also sufficient, each pruned to an irreducible set. Every answer is
-    cached; with the closed-form fold-in all prefixes are probed in one batch."""
+    cached; with the closed-form fold-in prefixes are probed in batches (1..16, 1..32, ...)."""
 
     def __init__(self, prober: Prober, order: np.ndarray, i: int, k: int, max_size,
                  prune: bool | int) -> None:
@@ -275,21 +275,24 @@ class _Search:
         self.limit = len(order) if max_size is None else min(int(max_size), len(order))
         self.without: dict[int, int] = {}  # prefix length -> rank without it
         self.only: dict[int, int] = {}  # prefix length -> rank with only it
-        batch = prober.prefix_ranks(order, self.limit, i) if self.limit > 0 else None
-        if batch is not None:
-            self.without.update({m + 1: int(r) for m, r in enumerate(batch)})
+
+    def _batch(self, store: dict, probe, m: int) -> bool:
+        """Fill ``store`` with prefixes ``1..L`` in one batch of the closed form (``L``
+        doubles from 16, so a small set costs a small batch); False without it."""
+        n = min(self.limit, max(m, 2 * len(store), 16))
+        batch = probe(self.order, n, self.i)
+        if batch is None:
+            return False
+        store.update({j + 1: int(r) for j, r in enumerate(batch)})
+        return True
 
     def drops(self, m: int) -> bool:
-        if m not in self.without:
+        if m not in self.without and not self._batch(self.without, self.p.prefix_ranks, m):
             self.without[m] = self.p.rank_without(self.order[:m], self.i)
         return self.without[m] > self.k
 
     def keeps(self, m: int) -> bool:
-        if not self.only and self.limit > 0:
-            batch = self.p.prefix_ranks_only(self.order, self.limit, self.i)
-            if batch is not None:
-                self.only.update({m + 1: int(r) for m, r in enumerate(batch)})
-        if m not in self.only:
+        if m not in self.only and not self._batch(self.only, self.p.prefix_ranks_only, m):
             self.only[m] = self.p.rank_with_only(self.order[:m], self.i)
         return self.only[m] <= self.k
 
