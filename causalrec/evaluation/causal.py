@@ -214,7 +214,8 @@ def logged_causal_metrics(scorer, data, ks=(10,), clip: float = 1e-3,
     if missing:
         raise ValueError(f"logged causal metrics need the columns {missing} in "
                          f"{getattr(data, 'source', 'the data')} (exposure = recommended, "
-                         "propensity = the logging policy's P(recommended))")
+                         "propensity = the logging policy's P(recommended)); without them "
+                         "monitor an outcome metric (model.monitor=val/ndcg@10)")
     users = df["user"].to_numpy(np.int64)
     items = df["item"].to_numpy(np.int64)
     scores = np.empty(len(df))
