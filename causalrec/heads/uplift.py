@@ -53,7 +53,25 @@ def _treatment(batch) -> torch.Tensor:
     return batch["exposure"]
 
 
-def _check_alpha(alpha) -> float:
+def resolve_alpha(alpha, data=None) -> float:
+    """``alpha`` as a number in [0, 1]; ``"auto"`` = ``e / (1 - e)`` with ``e`` the share of
+    recommended rows in the training log (capped at 1).
+
+    Why ``auto``: a row's expected uplift-based label is ``P(TP) + alpha P(CN) =
+    e p1 + alpha (1 - e) (1 - p0)``; with ``alpha = e / (1 - e)`` this is ``e (p1 - p0) + e``,
+    which orders items exactly by the effect ``tau = p1 - p0`` when recommendations are
+    assigned at the average rate ``e``. Sato et al. tune ``alpha`` on validation data; this
+    derivation fixes it without looking at any evaluation data (a confounded logging policy,
+    whose ``e`` varies by pair, still biases the labels).
+    """
+    if isinstance(alpha, str):
+        if alpha != "auto":
+            raise ValueError(f"head.alpha must be a number in [0, 1] or 'auto', got {alpha!r}")
+        df = getattr(data, "interactions", None)
+        if df is None or "exposure" not in df.columns or not len(df):
+            raise ValueError("head.alpha=auto needs training data with an 'exposure' column")
+        e = float((df["exposure"].to_numpy() > 0).mean())
+        return min(e / max(1 - e, 1e-12), 1.0)
     if not 0 <= float(alpha) <= 1:
         raise ValueError(f"head.alpha (the probability that a CN item is a positive) must lie "
                          f"in [0, 1], got {alpha}")
@@ -69,7 +87,8 @@ class ULRMFHead(Head):
     (the same expected loss and gradient as drawing the label).
 
     Args:
-        alpha: probability that a CN row is a positive (Sato et al.'s ``alpha``).
+        alpha: probability that a CN row is a positive (Sato et al.'s ``alpha``), or
+            ``"auto"`` (:func:`resolve_alpha`: the treated share ``e / (1 - e)``).
         weight_decay: L2 on the batch's embeddings.
     """
 
@@ -77,10 +96,10 @@ class ULRMFHead(Head):
     data_needs = UPLIFT_NEEDS
     monitor = UPLIFT_MONITOR
 
-    def __init__(self, encoder, data=None, propensity=None, alpha: float = 0.5,
+    def __init__(self, encoder, data=None, propensity=None, alpha: float | str = 0.5,
                  weight_decay: float = 0.0):
         super().__init__(encoder, data, propensity)
-        self.alpha, self.weight_decay = _check_alpha(alpha), float(weight_decay)
+        self.alpha, self.weight_decay = resolve_alpha(alpha, data), float(weight_decay)
 
     def forward(self, batch):
         users, items, y = self.pointwise_view(batch)
@@ -123,7 +142,8 @@ class ULBPRHead(Head):
     random item as ``j``.
 
     Args:
-        alpha: probability that a CN item is a positive (Sato et al.'s ``alpha``).
+        alpha: probability that a CN item is a positive (Sato et al.'s ``alpha``), or
+            ``"auto"`` (:func:`resolve_alpha`).
         weight_decay: L2 on the batch's embeddings.
         seed: the generator of the negative draws.
     """
@@ -132,12 +152,12 @@ class ULBPRHead(Head):
     data_needs = UPLIFT_NEEDS
     monitor = UPLIFT_MONITOR
 
-    def __init__(self, encoder, data=None, propensity=None, alpha: float = 0.5,
+    def __init__(self, encoder, data=None, propensity=None, alpha: float | str = 0.5,
                  weight_decay: float = 0.0, seed: int = 0):
         super().__init__(encoder, data, propensity)
         if data is None:
             raise ValueError("ULBPRHead needs the training data (its uplift-negative items)")
-        self.alpha, self.weight_decay = _check_alpha(alpha), float(weight_decay)
+        self.alpha, self.weight_decay = resolve_alpha(alpha, data), float(weight_decay)
         df = data.interactions
         if "exposure" not in df.columns:
             raise ValueError(f"ULBPRHead needs an 'exposure' column in {data.source}")

@@ -79,12 +79,24 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--monitor", default="auto",
                     help="model.monitor of every run (auto: each head's own)")
+    ap.add_argument("--heads", default=",".join(HEADS),
+                    help="comma-separated subset of the heads (BPR, the baseline, is always run)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="extra overrides for the uplift heads (ULRMF, ULBPR, DLCE), e.g. "
+                         "head.alpha=auto")
     args = ap.parse_args(argv)
+    want = {h.strip() for h in args.heads.split(",")} | {"BPR (outcome)"}
+    unknown = want - set(HEADS)
+    if unknown:
+        raise SystemExit(f"unknown --heads {sorted(unknown)}; known: {list(HEADS)}")
+    heads = {k: v for k, v in HEADS.items() if k in want}
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            for name, ov in HEADS.items():
+            for name, ov in heads.items():
+                if name in ("ULRMF", "ULBPR", "DLCE"):
+                    ov = ov + [o for o in args.set if name != "DLCE" or "alpha" not in o]
                 m = run_head(name, ov, seed, args.epochs, Path(tmp), args.monitor)
                 rows.append({"head": name, "seed": seed, **m})
                 print(f"seed {seed} {name:<16} CP@10 {m['cp@10']:+.4f}  CDCG@10 "
@@ -105,7 +117,7 @@ def main(argv=None):
             row[f"{label} gain in SE"] = d.mean() / se if se and se > 0 else float("nan")
         out.append(row)
     print(f"\nml100k uplift protocol, {args.seeds} seeds, {args.epochs} max epochs, "
-          f"model.monitor={args.monitor}")
+          f"model.monitor={args.monitor}", " ".join(args.set))
     print(pd.DataFrame(out).set_index("head").round(5).to_string())
     print(f"total {time.perf_counter() - t0:.0f} s")
     return df

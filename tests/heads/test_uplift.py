@@ -11,7 +11,7 @@ from causalrec.data import InteractionData
 from causalrec.encoders.id import IDEncoder
 from causalrec.evaluation import causal_ranking_metrics
 from causalrec.heads import CausalNeighborHead, DLCEHead, ULBPRHead, ULRMFHead
-from causalrec.heads.uplift import uplift_classes
+from causalrec.heads.uplift import resolve_alpha, uplift_classes
 
 
 def _log(seed=0, n_users=30, n_items=12):
@@ -166,3 +166,23 @@ def test_causal_neighbor_scores_match_a_direct_computation():
     assert head.trainable is False
     with pytest.raises(ValueError, match="k"):
         CausalNeighborHead(IDEncoder(data, dim=2), data, k=0)
+
+
+def test_alpha_auto_orders_the_expected_labels_by_the_effect():
+    df = _log(4).interactions.copy()
+    df["exposure"] = (np.random.default_rng(5).random(len(df)) < 0.2).astype(np.int8)
+    data = InteractionData(df, 30, 12)
+    e = float((df["exposure"] > 0).mean())
+    assert 0.1 < e < 0.3
+    assert resolve_alpha("auto", _log(4)) == 1.0  # e > 1/2: capped
+    alpha = resolve_alpha("auto", data)
+    assert alpha == pytest.approx(e / (1 - e))
+    assert ULRMFHead(IDEncoder(data, dim=2), data, alpha="auto").alpha == pytest.approx(alpha)
+    # expected uplift-based label at the average assignment rate e: P(TP) + alpha P(CN)
+    rng = np.random.default_rng(0)
+    p0, p1 = rng.uniform(0, 0.6, 50), rng.uniform(0, 0.6, 50)
+    label = e * p1 + alpha * (1 - e) * (1 - p0)
+    assert np.array_equal(np.argsort(label), np.argsort(p1 - p0))
+    assert label == pytest.approx(e * (p1 - p0) + e)
+    with pytest.raises(ValueError, match="'auto'"):
+        resolve_alpha("often", data)
