@@ -81,22 +81,23 @@ def main(argv=None):
                     help="model.monitor of every run (auto: each head's own)")
     ap.add_argument("--heads", default=",".join(HEADS),
                     help="comma-separated subset of the heads (BPR, the baseline, is always run)")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="extra overrides for the uplift heads (ULRMF, ULBPR, DLCE), e.g. "
-                         "head.alpha=auto")
+    ap.add_argument("--set", nargs="*", default=[], metavar="HEAD:KEY=VALUE",
+                    help="extra overrides of one head, e.g. ULRMF:head.alpha=auto")
     args = ap.parse_args(argv)
     want = {h.strip() for h in args.heads.split(",")} | {"BPR (outcome)"}
     unknown = want - set(HEADS)
     if unknown:
         raise SystemExit(f"unknown --heads {sorted(unknown)}; known: {list(HEADS)}")
     heads = {k: v for k, v in HEADS.items() if k in want}
+    bad = [o for o in args.set if ":" not in o or o.split(":", 1)[0] not in heads]
+    if bad:
+        raise SystemExit(f"--set takes HEAD:KEY=VALUE with HEAD one of {list(heads)}; got {bad}")
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             for name, ov in heads.items():
-                if name in ("ULRMF", "ULBPR", "DLCE"):
-                    ov = ov + [o for o in args.set if name != "DLCE" or "alpha" not in o]
+                ov = ov + [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == name]
                 m = run_head(name, ov, seed, args.epochs, Path(tmp), args.monitor)
                 rows.append({"head": name, "seed": seed, **m})
                 print(f"seed {seed} {name:<16} CP@10 {m['cp@10']:+.4f}  CDCG@10 "
