@@ -30,6 +30,7 @@ _LAZY = {
     "info": ("registry", "info"),
     "datasets": ("registry", "names"),
     "read_atomic": ("atomic_files", "read_atomic"),
+    "AtomicTable": ("atomic_files", "AtomicTable"),
     "write_atomic": ("atomic_files", "write_atomic"),
     "load_atomic_dataset": ("recbole_dataset", "load_atomic_dataset"),
     "load_ml100k": ("movielens", "load_ml100k"),

@@ -39,8 +39,9 @@ class AtomicTable:
     frame: pd.DataFrame
     types: dict[str, str]
     path: str
-    #: the file line of the first data row: 2 under a header (atomic files), 1 for a table
-    #: built from a headerless file (GroupLens ``u.data``), so errors name the right lines
+    #: the file line of the first data row (2 under a header as in atomic files, 1 for a
+    #: table built from a headerless file such as GroupLens ``u.data``), so errors name the
+    #: right lines
     first_line: int = 2
 
     def __len__(self) -> int:

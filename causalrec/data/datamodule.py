@@ -137,7 +137,7 @@ class CausalRecDataModule(L.LightningDataModule):
         source: an :class:`InteractionData` (Hydra instantiates it from ``dataset.source``).
         split: options for :func:`causalrec.data.splits.make_split` (``protocol`` + its options).
         sampling: ``"auto"`` (pointwise here; the study's head decides through
-            :func:`causalrec.models.build.build_datamodule`), ``"pointwise"`` (positives + ``negatives`` sampled zeros per positive, or the
+            :func:`causalrec.models.build_datamodule`), ``"pointwise"`` (positives + ``negatives`` sampled zeros per positive, or the
             logged labels when the data has explicit 0/1 labels and ``negatives=0``) or
             ``"pairwise"`` (BPR triples user, item, neg_item).
         negative_sampler: ``"uniform"`` or ``"popularity"`` (proportional to train counts).

@@ -262,7 +262,7 @@ def from_frame(df: pd.DataFrame, user: str, item: str, *, label: str | None = No
             ``item_features`` / ``user_features``. Every id in ``df`` must be listed.
         keep: further columns of ``df`` carried into the interactions unchanged.
         text_templates: text views (:class:`~causalrec.data.templates.TextTemplates`
-            keys); default :func:`default_templates`. They are stored in
+            keys); default ``default_templates`` in this module. They are stored in
             ``meta["text_templates"]`` and rendered by the datamodule *after* the split,
             from training rows only.
         preprocess: rules for :mod:`causalrec.data.preprocess` applied first (invalid rows

@@ -132,8 +132,9 @@ class Preprocess:
     # ------------------------------------------------------------------ the rules
     def apply(self, frame: pd.DataFrame, user_ids=None, item_ids=None, source: str = ""
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Run the rules on a canonical frame (columns named by role, see
-        :func:`causalrec.data.frame.canonical`); returns ``(kept rows, report)``."""
+        """Run the rules on a canonical frame (columns named by role, as
+        :func:`~causalrec.data.from_frame` names them with ``causalrec.data.frame.canonical``);
+        returns ``(kept rows, report)``."""
         log: list[dict] = []
 
         def record(step: str, option: str, before: pd.DataFrame, after: pd.DataFrame,

@@ -111,7 +111,7 @@ def random_split(data: InteractionData, ratios=(0.8, 0.1, 0.1), seed: int = 0,
                  group_by_user: bool = True) -> Split:
     """Shuffle interactions (within each user when ``group_by_user``) and cut by ratio.
 
-    The part sizes follow RecBole's ``split_by_ratio`` exactly (see :func:`_ratio_counts`);
+    The part sizes follow RecBole's ``split_by_ratio`` exactly (see ``_ratio_counts`` in this module);
     the order within a user is a seeded random permutation (RecBole's ``order: RO``).
     """
     r = _normalise(ratios, data.source)
@@ -227,7 +227,7 @@ def intervened_split(data: InteractionData, seed: int = 0, pool_ratio: float = 0
 
     On ml-100k this keeps 50,000 + 24,817 = 74,817 interactions, the total RecBole-Debias
     reports. Every split carries a ``policy`` column: ``"normal"`` or ``"random"`` (the
-    intervened set, marked with :data:`~causalrec.data.schema.RANDOMIZED`).
+    intervened set, marked with ``causalrec.data.schema.RANDOMIZED``).
     """
     r = _normalise(ratios, data.source)
     if not (0 < pool_ratio < 1 and 0 < intervened_share <= 1):

@@ -19,6 +19,7 @@ _LAZY = {
     "NonFiniteEmbeddingError": ("cache", "NonFiniteEmbeddingError"),
     "pool": ("pooling", "pool"),
     "resolve_model": ("model_ref", "resolve_model"),
+    "ResolvedModel": ("model_ref", "ResolvedModel"),
     "ModelNotAvailableError": ("model_ref", "ModelNotAvailableError"),
     "cluster_intents": ("intent_clusters", "cluster_intents"),
     "project_2d": ("intent_clusters", "project_2d"),

@@ -117,9 +117,12 @@ class Encoder(nn.Module):
             cls.encode_users = _honour_override(fn)
 
     def encode_users(self, idx: torch.Tensor) -> torch.Tensor:
+        """Representations ``[len(idx), dim]`` of the users with indices ``idx`` (a long
+        tensor); indices given to :meth:`override_users` get their substituted rows."""
         raise NotImplementedError
 
     def encode_items(self, idx: torch.Tensor) -> torch.Tensor:
+        """Representations ``[len(idx), dim]`` of the items with indices ``idx``."""
         raise NotImplementedError
 
     def all_items(self) -> torch.Tensor:

@@ -44,7 +44,7 @@ class RankingAccumulator:
             diagnostics (``coverage``, ``gini``, ``avg_popularity``, ``tail_share``) and for
             the IPS metrics.
         diagnostics: compute the popularity diagnostics of the top-K lists.
-        tail: the long-tail definition (see :func:`~causalrec.evaluation.popularity.tail_items`).
+        tail: the long-tail definition (see ``causalrec.evaluation.popularity.tail_items``).
         ips_eta: when set, also self-normalised IPS recall/DCG with item propensities
             ``(pop / max pop) ** ips_eta`` (Yang et al. 2018).
     """

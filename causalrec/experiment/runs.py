@@ -47,7 +47,7 @@ def load_runs(paths: str | os.PathLike | Iterable[str | os.PathLike],
     ``peak_memory_mb``, ``config_hash``, ``data_fingerprint``, one column per command-line
     (or :func:`causalrec.experiment.run`) override (e.g. ``head``, ``dataset``), one per
     metric (e.g. ``test/ndcg@10``) and one per entry of ``config_keys`` (dotted keys of each
-    run's resolved ``config.yaml``, e.g. ``head._target_``; see :func:`add_config_columns`).
+    run's resolved ``config.yaml``, e.g. ``head._target_``; see ``add_config_columns`` in this module).
     """
     import pandas as pd
     from tqdm.auto import tqdm

@@ -22,6 +22,7 @@ from ..lazy_exports import lazy_exports
 _LAZY = {
     # specs
     "GraphSpec": ("spec", "GraphSpec"),
+    "PgmpyGraph": ("spec", "PgmpyGraph"),
     "Node": ("spec", "Node"),
     "GraphValidationError": ("spec", "GraphValidationError"),
     "load_graph": ("spec", "load_graph"),
@@ -36,6 +37,7 @@ _LAZY = {
     # queries and effects
     "do_query": ("interventions", "do_query"),
     "prepare": ("interventions", "prepare"),
+    "PreparedNetwork": ("interventions", "PreparedNetwork"),
     "ALL": ("interventions", "ALL"),
     "ImpossibleEvidenceError": ("interventions", "ImpossibleEvidenceError"),
     "InvalidNetworkError": ("interventions", "InvalidNetworkError"),
@@ -77,6 +79,7 @@ _LAZY = {
     # intent proxies, structure, drawing
     "with_proxy": ("proxy", "with_proxy"),
     "estimate_with_proxy": ("proxy", "estimate_with_proxy"),
+    "ProxyResult": ("proxy", "ProxyResult"),
     "proxy_agreement": ("proxy", "proxy_agreement"),
     "learn_graph": ("structure", "learn_graph"),
     "LearnedGraph": ("structure", "LearnedGraph"),

@@ -51,8 +51,9 @@ class InvalidNetworkError(ValueError):
     unknown parent states, columns that are not distributions)."""
 
 
-class _Network:
-    """The CPD tables of a fitted DiscreteBayesianNetwork, validated and read once.
+class PreparedNetwork:
+    """The CPD tables of a fitted DiscreteBayesianNetwork, validated and read once: what
+    :func:`prepare` returns, accepted wherever a network is (:func:`do_query`, ...).
 
     Every table is re-indexed **by state name** so that each axis follows the variable's own
     state order (the order of the states in its own CPD): a child's CPD may list a parent's
@@ -60,7 +61,7 @@ class _Network:
     every node has exactly one CPD whose parents are the node's parents in the graph; the
     states a child's CPD lists for a parent are the parent's states (same names, any
     order); every entry is finite and non-negative; and every column sums to 1 within
-    :data:`SUM_TOLERANCE`. Anything else raises :class:`InvalidNetworkError` naming the CPD.
+    ``SUM_TOLERANCE`` (1e-3). Anything else raises :class:`InvalidNetworkError` naming the CPD.
     """
 
     def __init__(self, bn: Any) -> None:
@@ -132,14 +133,18 @@ class _Network:
         raise ValueError(f"{what}: {state!r} is not a state of {var!r} (states: {states})")
 
 
+#: the name the other graphs modules import
+_Network = PreparedNetwork
+
+
 #: id(bn) -> (weak reference to bn, signature, prepared network). Keyed by identity: pgmpy's
 #: DAG hashes and compares by structure, so two networks with the same edges would collide.
 _PREPARED: dict[int, tuple] = {}
 
 
 def _signature(bn: Any) -> tuple:
-    """What a cached :class:`_Network` was read from: the graph's edges and, per CPD, the
-    CPD object, its value array and its state names (held, so compared by identity: replacing
+    """What a cached :class:`PreparedNetwork` was read from: the graph's edges and, per CPD,
+    the CPD object, its value array and its state names (held, so compared by identity: replacing
     a CPD or its values changes the signature; editing a values array in place does not -
     call :func:`prepare` again after that)."""
     return tuple(bn.edges()), tuple((c, c.values, c.state_names) for c in bn.get_cpds())
@@ -150,7 +155,7 @@ def _same(a: tuple, b: tuple) -> bool:
         x is y for pa, pb in zip(a[1], b[1]) for x, y in zip(pa, pb))
 
 
-def _remember(bn: Any, net: _Network) -> None:
+def _remember(bn: Any, net: PreparedNetwork) -> None:
     key = id(bn)
     try:
         ref = weakref.ref(bn, lambda _, key=key: _PREPARED.pop(key, None))
@@ -159,15 +164,15 @@ def _remember(bn: Any, net: _Network) -> None:
     _PREPARED[key] = (ref, _signature(bn), net)
 
 
-def network(bn: Any) -> _Network:
+def network(bn: Any) -> PreparedNetwork:
     """The validated tables of ``bn``, read once per network and cached while its CPDs are
     unchanged (``bn`` may already be a prepared network)."""
-    if isinstance(bn, _Network):
+    if isinstance(bn, PreparedNetwork):
         return bn
     cached = _PREPARED.get(id(bn))
     if cached is not None and cached[0]() is bn and _same(cached[1], _signature(bn)):
         return cached[2]
-    net = _Network(bn)
+    net = PreparedNetwork(bn)
     _remember(bn, net)
     return net
 
@@ -178,7 +183,7 @@ def _as_list(variables: str | Iterable[Hashable]) -> list:
     return list(variables)
 
 
-def _relevant(net: _Network, targets: Iterable[Hashable], cut: set) -> set:
+def _relevant(net: PreparedNetwork, targets: Iterable[Hashable], cut: set) -> set:
     """Ancestors of ``targets`` (inclusive) in the graph with the arrows into ``cut`` removed."""
     seen: set = set()
     stack = list(targets)
@@ -192,7 +197,7 @@ def _relevant(net: _Network, targets: Iterable[Hashable], cut: set) -> set:
     return seen
 
 
-def _normalise_do(net: _Network, do: Mapping) -> tuple[dict, dict]:
+def _normalise_do(net: PreparedNetwork, do: Mapping) -> tuple[dict, dict]:
     """Split ``do`` into fixed {var: index} and batched {var: [indices]}."""
     fixed, batched = {}, {}
     for var, value in do.items():
@@ -241,7 +246,7 @@ def do_query(bn: Any, variables: str | Sequence[Hashable], do: Mapping | None = 
         When the evidence has probability zero under the (single) intervention.
     InvalidNetworkError
         When the network's CPDs are not a Bayesian network (checked once per network and
-        cached; CPD tables are read by state name, see :class:`_Network`).
+        cached; CPD tables are read by state name, see :class:`PreparedNetwork`).
     """
     from pgmpy.factors.discrete import DiscreteFactor
 
@@ -347,7 +352,7 @@ def _take(table: np.ndarray, index: list) -> np.ndarray:
     return out
 
 
-def _per_value(net: _Network, variables: list, fixed: dict, batch: dict, ev: dict):
+def _per_value(net: PreparedNetwork, variables: list, fixed: dict, batch: dict, ev: dict):
     """One elimination per combination of batched do-values (the slow reference path)."""
     from pgmpy.factors.discrete import DiscreteFactor
 
@@ -370,12 +375,12 @@ def _per_value(net: _Network, variables: list, fixed: dict, batch: dict, ev: dic
     return DiscreteFactor(keep, list(out.shape), out, state_names=state_names)
 
 
-def prepare(bn: Any) -> _Network:
+def prepare(bn: Any) -> PreparedNetwork:
     """Validate a network and read its CPD tables once, for many :func:`do_query` calls
     (``net = prepare(bn); do_query(net, ...)``). Always re-reads ``bn`` (use it after editing
     a CPD's values in place); :func:`do_query` on the network object caches the same."""
-    if isinstance(bn, _Network):
+    if isinstance(bn, PreparedNetwork):
         return bn
-    net = _Network(bn)
+    net = PreparedNetwork(bn)
     _remember(bn, net)
     return net

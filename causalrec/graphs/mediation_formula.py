@@ -56,7 +56,7 @@ def mediation(bn: Any, treatment: str, mediator: str | Sequence[str], outcome: s
     effect of ``treatment`` (``control -> treated``) on ``outcome`` through ``mediator``.
 
     ``covariates`` default to the observed non-descendant parents of the mediator(s) and the
-    outcome (:func:`default_covariates`). Raises :class:`MediationIdentityError` when
+    outcome (``default_covariates`` in this module). Raises :class:`MediationIdentityError` when
     ``|total - (NDE + NIE)| > tol``.
     """
     net = bn if isinstance(bn, _Network) else _Network(bn)

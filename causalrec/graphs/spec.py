@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-    from pgmpy.base import DAG
-    from pgmpy.models import DiscreteBayesianNetwork
+    import pgmpy.base
+    import pgmpy.models
 
 ROLES = (
     "treatment",
@@ -68,8 +68,10 @@ class PgmpyGraph(NamedTuple):
     """What :meth:`GraphSpec.to_pgmpy` returns: an unparameterised network and a DAG whose
     pgmpy roles (``exposures``, ``outcomes``, ``latents`` and the spec's own roles) are set."""
 
-    bn: DiscreteBayesianNetwork
-    dag: DAG
+    # full names: pgmpy is imported only for type checking, so documentation tools read the
+    # annotations as text
+    bn: pgmpy.models.DiscreteBayesianNetwork
+    dag: pgmpy.base.DAG
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,9 @@ class GraphSpec:
 
     @property
     def order(self) -> list[str]:
-        """A topological order: Kahn's algorithm, ties broken by declaration order (the
-        simulator draws its random numbers in this order, so it is part of the contract)."""
+        """The node names in a topological order (Kahn's algorithm, ties broken by declaration
+        order; the simulator draws its random numbers in this order, so it is part of the
+        contract)."""
         return list(self._order)
 
     @cached_property
@@ -279,8 +282,8 @@ class GraphSpec:
     # ------------------------------------------------------------------ builders
     @classmethod
     def from_dict(cls, data: Mapping, *, source: str = "<mapping>") -> GraphSpec:
-        """Build and validate a spec from a parsed YAML mapping (every key type-checked:
-        :func:`causalrec.graphs.spec_parsing.spec_from_mapping`)."""
+        """Build and validate a spec from a parsed YAML mapping (every key type-checked by
+        ``causalrec.graphs.spec_parsing.spec_from_mapping``)."""
         from .spec_parsing import spec_from_mapping
 
         return spec_from_mapping(data, source)

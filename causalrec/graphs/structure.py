@@ -42,7 +42,7 @@ def _observed_edges(spec: GraphSpec) -> set[tuple[str, str]]:
 
 
 def structural_hamming_distance(learned: GraphSpec, expert: GraphSpec) -> int:
-    """SHD between two specs over ``expert``'s observed nodes (pgmpy's :class:`SHD`)."""
+    """SHD between two specs over ``expert``'s observed nodes (pgmpy's :class:`~pgmpy.metrics.SHD`)."""
     from pgmpy.base import DAG
     from pgmpy.metrics import SHD
 

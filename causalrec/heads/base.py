@@ -22,10 +22,12 @@ class Head(nn.Module):
     dataset option the method requires (e.g. ``{"train_rows": "all", "negatives": 0}`` for
     uplift heads, whose treatment is the exposure). A dataset config value ``auto`` takes the
     head's need; an explicit value that contradicts it is an error naming the key
-    (:func:`causalrec.models.build.resolve_data_needs`), never silently rewritten.
+    (:func:`causalrec.models.resolve_data_needs`), never silently rewritten.
     """
 
+    #: the training batches the head needs (``"pairwise"``, ``"pointwise"`` or ``None``)
     sampling: str | None = None
+    #: other dataset options the head requires, as a dict (see :meth:`needs`)
     data_needs: dict = {}
 
     @classmethod
@@ -58,17 +60,25 @@ class Head(nn.Module):
 
     # ------------------------------------------------------------------ the contract
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """What :meth:`loss` needs from a training batch; by default ``{"score": score of
+        each (user, item) row}``."""
         return {"score": self.score(batch["user"], batch["item"])}
 
     def loss(self, batch: dict[str, torch.Tensor], outputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The scalar training loss of ``batch`` given ``outputs = self(batch)`` (the
+        module's ``training_step`` calls ``head.loss(batch, head(batch))``)."""
         raise NotImplementedError
 
     def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Ranking scores ``[B]`` of the pairs ``(users[j], items[j])``; by default the
+        dot product of the encoder's user and item representations."""
         u = self.encoder.encode_users(users)
         v = self.encoder.encode_items(items)
         return (u * v).sum(-1)
 
     def full_scores(self, users: torch.Tensor) -> torch.Tensor:
+        """Ranking scores ``[B, n_items]`` of every item for each of ``users`` (what
+        :func:`causalrec.evaluation.evaluate` and the Recommender rank)."""
         u = self.encoder.encode_users(users)
         return u @ self.encoder.all_items().T
 

@@ -30,10 +30,13 @@ class PropensityModel:
     fitted = False
 
     def fit(self, data, encoder=None) -> PropensityModel:
+        """Fit the model once on the training :class:`~causalrec.data.InteractionData`
+        (and the encoder's representations where :attr:`uses_encoder`); returns ``self``."""
         raise NotImplementedError
 
     def predict(self, users: torch.Tensor, items: torch.Tensor,
                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Propensities ``P(observed | user, item[, label])`` of the pairs, shape ``[B]``."""
         raise NotImplementedError
 
     def __call__(self, users, items, labels=None) -> torch.Tensor:

@@ -53,7 +53,7 @@ def user_intent(data, encoder=None, source: str = "encoder", clusters: int | str
             ``"features"`` (the numeric columns of ``data.user_features``, e.g. intents
             computed upstream).
         clusters: ``None`` keeps the continuous vectors; ``k`` gives one-hot k-means intents;
-            ``"auto"`` chooses k in 2..10 by the silhouette (:func:`cluster_intents`).
+            ``"auto"`` chooses k in 2..10 by the silhouette (:func:`~causalrec.encoders.cluster_intents`).
         max_dim: continuous vectors are reduced to at most this many principal components
             (``None``: all), which keeps the exposure and outcome models small.
         seed: k-means / PCA random state.

@@ -28,7 +28,7 @@ class TARNetHead(Head):
     """
 
     sampling = "pointwise"
-    #: exposure is the treatment: both arms (every logged row, no sampled negatives)
+    #: both arms, since exposure is the treatment (every logged row, no sampled negatives)
     data_needs = {"train_rows": "all", "negatives": 0}
 
     def __init__(self, encoder, data=None, propensity=None, hidden: Sequence[int] = (64, 32),
@@ -79,6 +79,7 @@ class TARNetHead(Head):
         return h[1] - h[0]
 
     def exposure_probability(self, users, items) -> torch.Tensor:
+        """The propensity output: ``P(exposed | user, item)`` of each pair, shape ``[B]``."""
         return torch.sigmoid(self.propensity_head(self._phi(users, items)).squeeze(-1))
 
     def score(self, users, items):

@@ -23,7 +23,7 @@ class TLearnerHead(Head):
     """
 
     sampling = "pointwise"
-    #: exposure is the treatment: both arms (every logged row, no sampled negatives)
+    #: both arms, since exposure is the treatment (every logged row, no sampled negatives)
     data_needs = {"train_rows": "all", "negatives": 0}
 
     def __init__(self, encoder, data=None, propensity=None, hidden: Sequence[int] = (64, 32),

@@ -1,14 +1,17 @@
-"""The LightningModule that joins an encoder and a head."""
+"""The LightningModule that joins an encoder and a head, and the functions that build a
+study's datamodule and module from a composed config."""
 
 from __future__ import annotations
 
+from ..lazy_exports import lazy_exports
 
-def __getattr__(name: str):
-    if name == "CausalRecModule":
-        from .module import CausalRecModule
+_LAZY: dict[str, tuple[str, str]] = {
+    "CausalRecModule": ("module", "CausalRecModule"),
+    "build_module": ("build", "build_module"),
+    "build_datamodule": ("build", "build_datamodule"),
+    "resolve_data_needs": ("build", "resolve_data_needs"),
+}
 
-        return CausalRecModule
-    raise AttributeError(f"module 'causalrec.models' has no attribute {name!r}")
+__all__ = list(_LAZY)
 
-
-__all__ = ["CausalRecModule"]
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

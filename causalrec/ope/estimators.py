@@ -107,9 +107,12 @@ class OffPolicyEstimator:
     requires_reward_model: bool = False
 
     def terms(self, inputs: RoundInputs) -> np.ndarray:
+        """The per-round terms ``[k, n_rounds]`` whose means :meth:`combine` turns into the
+        estimate."""
         raise NotImplementedError
 
     def combine(self, means: np.ndarray) -> np.ndarray:
+        """The estimate from the terms' means ``[..., k]`` (default: the first mean)."""
         return means[..., 0]
 
     # resolving tuned hyperparameters is a no-op for estimators without any
@@ -337,7 +340,7 @@ class SelfNormalizedDoublyRobust(_Clipped):
 class SwitchDoublyRobust(_Weighted):
     """Switch-DR: DR where ``w <= lambda_``, DM elsewhere (Wang, Agarwal & Dudik, "Optimal
     and Adaptive Off-policy Evaluation in Contextual Bandits", ICML 2017). By default the
-    threshold is tuned by SLOPE over the OBP benchmark grid :data:`OBP_LAMBDAS`."""
+    threshold is tuned by SLOPE over the OBP benchmark grid ``OBP_LAMBDAS`` (10 ... 10000, inf)."""
 
     name = "switch-dr"
     requires_reward_model = True
@@ -359,7 +362,7 @@ class DoublyRobustWithShrinkage(_Weighted):
     weight that minimises a sharp bound on the DR estimator's MSE (Su, Dimakopoulou,
     Krishnamurthy & Dudik, "Doubly Robust Off-Policy Evaluation with Shrinkage", ICML
     2020). ``lambda_ = 0`` is DM, ``lambda_ = inf`` is DR. By default tuned by SLOPE over
-    :data:`OBP_LAMBDAS`."""
+    ``OBP_LAMBDAS`` (10 ... 10000, inf)."""
 
     name = "dr-os"
     requires_reward_model = True
@@ -382,7 +385,7 @@ class DoublyRobustWithShrinkage(_Weighted):
 
 def default_estimators() -> list[OffPolicyEstimator]:
     """The seven estimators of the OBP benchmark on the Open Bandit Dataset, configured as
-    there (Switch-DR and DRos tuned by SLOPE over :data:`OBP_LAMBDAS`)."""
+    there (Switch-DR and DRos tuned by SLOPE over ``OBP_LAMBDAS`` (10 ... 10000, inf))."""
     return [DirectMethod(), InverseProbabilityWeighting(),
             SelfNormalizedInverseProbabilityWeighting(), DoublyRobust(),
             SelfNormalizedDoublyRobust(), SwitchDoublyRobust(), DoublyRobustWithShrinkage()]

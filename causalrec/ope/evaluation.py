@@ -94,7 +94,7 @@ def summarize_relative_errors(errors: pd.DataFrame,
                               reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean and standard deviation of each estimator's relative error (sorted by mean);
     with ``reference`` (columns ``mean``/``std``, e.g.
-    :data:`OBP_PUBLISHED_BTS_FROM_RANDOM_ALL`) also its figures and whether ours lie within
+    ``OBP_PUBLISHED_BTS_FROM_RANDOM_ALL`` in this module) also its figures and whether ours lie within
     one published standard deviation of the published mean."""
     out = pd.DataFrame({"mean": errors.mean(), "std": errors.std(ddof=1)})
     out.index.name = "estimator"

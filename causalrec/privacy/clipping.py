@@ -56,7 +56,7 @@ class GroupClipper:
     """Records per-row activations and output gradients and clips per group.
 
     Args:
-        layers: ``{name: module}`` of Embedding/Linear layers (see :func:`trainable_layers`).
+        layers: ``{name: module}`` of Embedding/Linear layers (see ``trainable_layers`` in this module).
         clip_norm: the clipping bound ``C`` on each unit's gradient (over all clipped params).
         local: names of layers whose parameters are not clipped or noised (per-user tables
             under joint DP); their autograd gradient is left as it is.

@@ -26,9 +26,9 @@ ROOT_GENERATORS = {
 
 
 def read_graph(graph) -> GraphSpec:
-    """The validated :class:`GraphSpec` of a graph name, YAML path, mapping or spec, checked
-    for the simulator (:func:`check_simulable`). A missing file or name is a
-    :class:`GraphValidationError` too, so a caller catches one error type."""
+    """The validated :class:`~causalrec.graphs.GraphSpec` of a graph name, YAML path, mapping
+    or spec, checked for the simulator (:func:`check_simulable`). A missing file or name is a
+    :class:`~causalrec.graphs.GraphValidationError` too, so a caller catches one error type."""
     try:
         spec = load_graph(str(graph) if isinstance(graph, Path) else graph)
     except FileNotFoundError as exc:
@@ -38,7 +38,8 @@ def read_graph(graph) -> GraphSpec:
 
 
 def check_simulable(g: GraphSpec) -> None:
-    """Raise :class:`GraphValidationError` when the simulator cannot generate graph ``g``."""
+    """Raise :class:`~causalrec.graphs.GraphValidationError` when the simulator cannot
+    generate graph ``g``."""
     where = f"graph {g.name!r} ({g.source})"
     t = g[g.treatment]
     if t.cardinality != 2:

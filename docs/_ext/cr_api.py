@@ -10,6 +10,7 @@ objects themselves are imported by autodoc when the pages are built.
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 import causalrec
@@ -124,26 +125,107 @@ def module_target(target: str) -> str | None:
     return None
 
 
-def public_bases(bases: list) -> list:
-    """``bases`` with each private class (``_Clipped``) replaced by its nearest public
+def exported_objects() -> dict[int, tuple[str, object]]:
+    """``{id(object): (documented name, object)}`` of every exported class and function."""
+    out: dict[int, tuple[str, object]] = {}
+    for package in PACKAGES:
+        module = importlib.import_module(f"causalrec.{package}")
+        for name in exported_names(package):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                out.setdefault(id(obj), (f"causalrec.{package}.{name}", obj))
+    return out
+
+
+def is_hidden(cls, exported: dict) -> bool:
+    """Whether ``cls`` is one of causalrec's own classes without a page: private
+    (``_Clipped``) or not exported (a mixin such as the Recommender's ``Updates``)."""
+    if cls is object:
+        return False
+    own = getattr(cls, "__module__", "").split(".")[0] == "causalrec"
+    return cls.__name__.startswith("_") or (own and id(cls) not in exported)
+
+
+def public_bases(bases: list, exported: dict) -> list:
+    """``bases`` with each hidden class (:func:`is_hidden`) replaced by its nearest public
     ancestors, so "Bases:" names classes that have a page."""
     out = []
     for base in bases:
-        if getattr(base, "__name__", "").startswith("_") and base is not object:
-            out += [b for b in public_bases(list(base.__bases__)) if b not in out]
+        if is_hidden(base, exported):
+            out += [b for b in public_bases(list(base.__bases__), exported) if b not in out]
         elif base not in out:
             out.append(base)
     return out
 
 
+def inherited_from_hidden(exported: dict) -> dict[str, str]:
+    """``{documented class name: :inherited-members: value}`` for the exported classes with
+    a hidden base of causalrec's own. The value names every other class of the MRO (autodoc skips the members
+    those define), so what a hidden base defines (``Recommender.update`` from ``Updates``)
+    is documented on the subclass's page, its only page."""
+    out = {}
+    for name, cls in exported.values():
+        hidden = [c for c in getattr(cls, "__mro__", ())[1:]
+                  if is_hidden(c, exported) and c.__module__.startswith("causalrec.")]
+        if inspect.isclass(cls) and hidden:
+            out[name] = ", ".join(dict.fromkeys(c.__name__ for c in cls.__mro__[1:]
+                                                if c not in hidden))
+    return out
+
+
 def _on_process_bases(app, name, obj, options, bases) -> None:
-    bases[:] = public_bases(bases)
+    bases[:] = public_bases(bases, _exported(app))
+
+
+def _exported(app) -> dict:
+    if not hasattr(app, "_cr_exported"):
+        app._cr_exported = exported_objects()
+    return app._cr_exported
+
+
+#: the conventional import aliases, as an annotation that autodoc cannot evaluate spells
+#: them (``df: pd.DataFrame`` with pandas imported only for type checking)
+ALIASES = {"pd": "pandas", "np": "numpy", "nn": "torch.nn"}
+
+
+def unaliased(target: str) -> str | None:
+    """``pd.DataFrame`` -> ``pandas.DataFrame``; ``None`` for a target without an alias."""
+    head, _, rest = target.partition(".")
+    return f"{ALIASES[head]}.{rest}" if rest and head in ALIASES else None
+
+
+def factory_defaults(obj, signature: str) -> str:
+    """A dataclass signature with each ``<factory>`` default written as the call that makes
+    it (``silhouette: dict[int, float] = dict()``): Sphinx cannot parse ``<factory>`` and
+    splits such a signature at every comma, annotations included."""
+    fields = getattr(obj, "__dataclass_fields__", {})
+    for f in fields.values():
+        factory = getattr(f, "default_factory", None)
+        if callable(factory) and "<factory>" in signature:
+            call = f"{getattr(factory, '__name__', 'factory')}()"
+            signature = signature.replace("<factory>", call.replace("<lambda>", "lambda"), 1)
+    return signature
+
+
+def _on_process_signature(app, what, name, obj, options, signature, return_annotation):
+    if what == "class" and signature and "<factory>" in signature:
+        return factory_defaults(obj, signature), return_annotation
+    return None
 
 
 def _on_missing_reference(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
     reftype, target = node["reftype"], node.get("reftarget", "")
+    plain = unaliased(target)
+    if plain is not None:
+        from sphinx.ext import intersphinx
+
+        node["reftarget"] = plain
+        found = intersphinx.missing_reference(app, env, node, contnode)
+        if found is None:
+            node["reftarget"] = target
+        return found
     if reftype == "mod":
         target = module_target(target)
     else:
@@ -185,6 +267,8 @@ def _patch_autosummary() -> None:
 
 def _on_config_inited(app, config) -> None:
     write_api_pages(Path(app.srcdir) / "api")
+    config.autosummary_context = {**config.autosummary_context,
+                                  "cr_inherited": inherited_from_hidden(_exported(app))}
 
 
 def setup(app):
@@ -193,4 +277,5 @@ def setup(app):
     app.connect("autodoc-process-docstring", _on_process_docstring)
     app.connect("missing-reference", _on_missing_reference)
     app.connect("autodoc-process-bases", _on_process_bases)
+    app.connect("autodoc-process-signature", _on_process_signature)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -109,7 +109,7 @@ def _entries_lightning():
 def _entries_pgmpy():
     rows = []
     for module in ("pgmpy.models", "pgmpy.inference", "pgmpy.factors.discrete",
-                   "pgmpy.estimators", "pgmpy.base"):
+                   "pgmpy.estimators", "pgmpy.base", "pgmpy.metrics"):
         try:
             mod = importlib.import_module(module)
         except ImportError:

@@ -108,14 +108,63 @@ def test_references_by_defining_module_resolve_to_the_export():
     assert cr_api.exported_target("pandas.core.frame.DataFrame") is None
 
 
-def test_module_references_and_private_bases_point_at_documented_pages():
+@pytest.fixture(scope="module")
+def exported():
+    return cr_api.exported_objects()
+
+
+def test_module_references_and_private_bases_point_at_documented_pages(exported):
     import causalrec.ope as ope
+    import causalrec.recommend as recommend
 
     assert cr_api.module_target("causalrec.data.preprocess") == "causalrec.data"
     assert cr_api.module_target("causalrec.data.no_such_module") is None
-    assert cr_api.public_bases([ope.InverseProbabilityWeighting.__bases__[0]]) == \
+    assert cr_api.public_bases([ope.InverseProbabilityWeighting.__bases__[0]], exported) == \
         [ope.OffPolicyEstimator]
-    assert cr_api.public_bases([ope.OffPolicyEstimator]) == [ope.OffPolicyEstimator]
+    assert cr_api.public_bases([ope.OffPolicyEstimator], exported) == [ope.OffPolicyEstimator]
+    # an unexported mixin of causalrec's own (Updates) is not shown as a base ...
+    assert [b.__name__ for b in recommend.Recommender.__bases__] == ["Updates"]
+    assert cr_api.public_bases(list(recommend.Recommender.__bases__), exported) == [object]
+
+
+def test_members_of_hidden_bases_are_documented_on_the_subclass(exported):
+    """... but its members (Recommender.update) are: the subclass page is their only page;
+    members of documented bases (OffPolicyEstimator's) stay on their own page."""
+    inherited = cr_api.inherited_from_hidden(exported)
+    assert inherited["causalrec.recommend.Recommender"] == "object"
+    assert inherited["causalrec.ope.DoublyRobust"] == "OffPolicyEstimator, object"
+    assert "causalrec.ope.OffPolicyEstimator" not in inherited
+    assert "causalrec.models.CausalRecModule" not in inherited  # Lightning's private mixins
+    template = (DOCS / "_templates" / "autosummary" / "class.rst").read_text(encoding="utf-8")
+    assert ":inherited-members: {{ cr_inherited[fullname] }}" in template
+
+
+def test_signatures_autodoc_cannot_parse_or_evaluate_are_rewritten():
+    from causalrec.encoders import IntentClusters
+
+    sig = "(labels: ndarray, k: int, centers: ndarray, silhouette: dict[int, float] = <factory>)"
+    assert cr_api.factory_defaults(IntentClusters, sig) == \
+        "(labels: ndarray, k: int, centers: ndarray, silhouette: dict[int, float] = dict())"
+    assert cr_api.unaliased("pd.DataFrame") == "pandas.DataFrame"
+    assert cr_api.unaliased("np.ndarray") == "numpy.ndarray"
+    assert cr_api.unaliased("pandas.DataFrame") is None and cr_api.unaliased("pd") is None
+
+
+@pytest.mark.parametrize("first, name", [("DiscreteSCM", "counterfactual"),
+                                          ("summarize", "fidelity")])
+def test_an_export_named_like_its_module_stays_the_export(first, name):
+    """``causalrec.graphs.counterfactual`` is the function whether or not the module of the
+    same name was imported first (the import system sets the package attribute to the
+    module; autosummary would then document the module in place of the function)."""
+    import subprocess
+
+    package = "graphs" if name == "counterfactual" else "explain"
+    code = (f"import inspect, causalrec.{package} as p; p.{first}; "
+            f"import causalrec.{package}.{name}; "
+            f"print(inspect.isfunction(p.{name}), p.{name}.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.split()
+    assert out == ["True", f"causalrec.{package}.{name}"]
 
 
 def test_autosummary_summaries_never_cut_an_inline_literal():
