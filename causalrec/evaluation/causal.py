@@ -161,7 +161,7 @@ def ips_causal_ranking_from_rows(scores, users, outcome, treatment, propensity,
 
     Each user's logged items are ranked by ``scores`` (one per row; ties keep row order) and
     every item in the top K contributes its IPS-transformed outcome
-    ``Y Z / P - Y (1 - Z) / (1 - P)`` (:func:`ips_effect`) where the true metric has its
+    ``Y Z / P - Y (1 - Z) / (1 - P)`` (``ips_effect`` in this module) where the true metric has its
     effect ``tau``: ``CP@K = 1/K sum_{r <= K} tau_r`` and ``CDCG@K = sum_{r <= K} tau_r /
     log2(r + 1)``, averaged over the users with logged rows. With the logging policy's
     propensities (every ``P`` inside ``[clip, 1 - clip]``) the expectation over treatment

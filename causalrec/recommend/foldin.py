@@ -115,15 +115,19 @@ class RidgeFoldIn:
     simulator), and a fixed ``t = 1`` then either turns the residual above negative (a
     removal pulls the user *toward* the removed item) or inflates it (one removal moves the
     vector by about its own length). ``target="auto"`` (default) takes ``t = max_{h in B}
-    start . v_h`` (:func:`auto_target`; 1 if that is not positive), so every residual is
+    start . v_h`` (``auto_target`` in this module; 1 if that is not positive), so every residual is
     positive, a removal always moves the vector away from the removed items, and rescaling
     the vectors rescales the fold-in with them.
 
     Args:
-        items: ``[n_items, dim]`` item vectors; start: ``[dim]`` the user's current vector;
-        base: the history ``start`` stands for; alpha: extra confidence of history items;
-        reg: ridge weight (> 0); target: ``t`` (a number or ``"auto"``); gram: ``V^T V`` if
-        already computed (float64).
+        items: ``[n_items, dim]`` item vectors.
+        start: ``[dim]`` the user's current vector.
+        base: the history ``start`` stands for.
+        alpha: extra confidence of history items.
+        reg: ridge weight (> 0).
+        calibrate: the prior mean for which ``base`` gives back ``start`` (above).
+        target: ``t`` (a number or ``"auto"``).
+        gram: ``V^T V`` if already computed (float64).
     """
 
     def __init__(self, items: torch.Tensor, start: torch.Tensor, base, alpha: float = 10.0,
