@@ -87,3 +87,23 @@ def test_fidelity_table_and_summary(bpr, world):
         2 * pn * ps / (pn + ps) if pn + ps else 0.0)
     assert 0 <= summary.loc["counterfactual", "true_share"] <= 1
     assert np.isclose(summary.loc["counterfactual", "PN"], 1.0)
+    # every PN/PS of the table equals independent re-scoring: removal through update(), and
+    # sufficiency as a new user who has only the set (history_scores)
+    import torch
+
+    from causalrec.explain import counterfactual_history, nearest_neighbour_explanation
+
+    for row in found.itertuples():
+        u, i = int(rec.user_index([row.user])[0]), int(rec.item_index([row.item])[0])
+        seen = torch.from_numpy(rec.seen_items([u])[0].copy())
+        cf = counterfactual_history(rec, row.user, row.item, 5).indices
+        nn = nearest_neighbour_explanation(rec, row.user, row.item, size=len(cf))
+        for name, s_ in (("counterfactual", cf), ("nearest_neighbour", nn)):
+            only = rec.history_scores(row.user, s_).clone()
+            only[seen] = float("-inf")
+            assert getattr(row, f"{name}_ps") == float(int((only > only[i]).sum()) + 1 <= 5)
+            rec.update(row.user, remove_items=list(rec.item_ids[s_]))
+            without = rec.full_scores(torch.tensor([u]))[0].clone()
+            rec.reset(row.user)
+            without[seen] = float("-inf")
+            assert getattr(row, f"{name}_pn") == float(int((without > without[i]).sum()) + 1 > 5)
