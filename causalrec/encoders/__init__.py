@@ -17,6 +17,8 @@ _LAZY = {
     "TextModel": ("transformer", "TextModel"),
     "EmbeddingCache": ("cache", "EmbeddingCache"),
     "NonFiniteEmbeddingError": ("cache", "NonFiniteEmbeddingError"),
+    "TokenStateCache": ("cache_states", "TokenStateCache"),
+    "FrozenBottom": ("cache_states", "FrozenBottom"),
     "pool": ("pooling", "pool"),
     "resolve_model": ("model_ref", "resolve_model"),
     "ResolvedModel": ("model_ref", "ResolvedModel"),

@@ -124,24 +124,43 @@ class EmbeddingCache:
                     first = {}
                     for h, t in zip(hashes, texts, strict=True):
                         first.setdefault(h, t)
-                    vectors = np.asarray(compute([first[h] for h in missing]), dtype=np.float32)
-                    if vectors.ndim != 2 or len(vectors) != len(missing):
-                        raise ValueError(f"compute returned shape {vectors.shape}; expected "
-                                         f"[{len(missing)}, dim]")
-                    if dim is not None and vectors.shape[1] != dim:
-                        raise ValueError(f"compute returned dim {vectors.shape[1]}, expected {dim}")
-                    self._check_finite(vectors, [position[h] for h in missing], "compute returned")
-                    manifest = self._append(manifest, missing, vectors)
+                    values, offsets = self._block(compute([first[h] for h in missing]),
+                                                  len(missing), dim)
+                    self._check_finite(values, [position[h] for h in missing],
+                                       "compute returned", offsets)
+                    manifest = self._append(manifest, missing, values, offsets)
                     index = self._index(manifest)
                 self.stats.encoded = len(missing)
         self.stats.hits = len(unique) - self.stats.encoded
         out = self._gather(manifest, index, hashes, dim)
-        self._check_finite(out, range(len(out)), "the cache holds")
+        values, offsets = out if isinstance(out, tuple) else (out, None)
+        self._check_finite(values, range(len(hashes)), "the cache holds", offsets)
         return out
 
-    def _check_finite(self, vectors: np.ndarray, rows, what: str) -> None:
-        """Refuse NaN/inf rows; ``rows[j]`` is the input position of ``vectors[j]``."""
+    # ------------------------------------------------------------------ entry layout
+    # One row per text here; :class:`~causalrec.encoders.cache_states.TokenStateCache`
+    # stores a variable number of rows per text (``offsets``) through the same machinery.
+    def _block(self, result, n: int, dim: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``compute``'s answer for ``n`` texts as (rows [R, dim] float32, offsets [n + 1] or
+        ``None`` for one row per text)."""
+        vectors = np.asarray(result, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != n:
+            raise ValueError(f"compute returned shape {vectors.shape}; expected [{n}, dim]")
+        if dim is not None and vectors.shape[1] != dim:
+            raise ValueError(f"compute returned dim {vectors.shape[1]}, expected {dim}")
+        return vectors, None
+
+    @staticmethod
+    def _shard_offsets(shard: dict) -> np.ndarray:
+        """Row offsets of a shard's texts (text ``j`` owns rows ``o[j]:o[j + 1]``)."""
+        return np.arange(len(shard["texts"]) + 1)
+
+    def _check_finite(self, vectors, rows, what: str, offsets=None) -> None:
+        """Refuse texts with NaN/inf rows; ``rows[j]`` is the input position of text ``j``."""
         bad = ~np.isfinite(vectors).all(axis=1)
+        if offsets is not None:  # a text is bad when any of its rows is
+            c = np.concatenate([[0], np.cumsum(bad)])
+            bad = c[offsets[1:]] - c[offsets[:-1]] > 0
         if bad.any():
             at = [list(rows)[j] for j in np.flatnonzero(bad)]
             raise NonFiniteEmbeddingError(
@@ -201,8 +220,10 @@ class EmbeddingCache:
             path = self.dir / shard["file"]
             st = path.stat()
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            offsets = self._shard_offsets(shard)
             if arr.dtype != np.float32 or arr.shape != (shard["rows"], dim) or \
-                    len(shard["texts"]) != shard["rows"]:
+                    len(offsets) != len(shard["texts"]) + 1 or offsets[0] != 0 or \
+                    offsets[-1] != shard["rows"] or (np.diff(offsets) < 0).any():
                 return False
             if self.verify:
                 memo = (str(path), st.st_size, st.st_mtime_ns, shard.get("sha256"))
@@ -239,22 +260,30 @@ class EmbeddingCache:
         write_json(self.manifest_path, manifest)
         self.stats.dropped_shards += len([b for b in bad if b != "*"]) + ("*" in bad)
 
-    def _append(self, manifest: dict, hashes: list[str], vectors: np.ndarray) -> dict:
-        """Under the lock: write new shard(s), then the manifest that lists them."""
+    def _append(self, manifest: dict, hashes: list[str], vectors: np.ndarray,
+                offsets: np.ndarray | None = None) -> dict:
+        """Under the lock: write new shard(s) of at most ``shard_rows`` rows (at least one
+        text each), then the manifest that lists them."""
         if manifest.get("dim") not in (None, vectors.shape[1]):
             raise ValueError(f"cache {self.dir} holds dim {manifest['dim']} vectors; got "
                              f"{vectors.shape[1]} for the same key")
         manifest = dict(manifest, dim=int(vectors.shape[1]), shards=list(manifest["shards"]))
-        for start in range(0, len(hashes), self.shard_rows):
-            block = np.ascontiguousarray(vectors[start:start + self.shard_rows])
+        o = np.arange(len(hashes) + 1) if offsets is None else np.asarray(offsets)
+        start = 0
+        while start < len(hashes):
+            stop = max(start + 1, int(np.searchsorted(o, o[start] + self.shard_rows, "right")) - 1)
+            block = np.ascontiguousarray(vectors[o[start]:o[stop]])
             buf = io.BytesIO()
             np.save(buf, block, allow_pickle=False)
             data = buf.getvalue()
             name = f"shard-{secrets.token_hex(8)}.npy"
             write_bytes(self.dir / name, data)
-            manifest["shards"].append({"file": name, "rows": int(len(block)),
-                                       "sha256": hashlib.sha256(data).hexdigest(),
-                                       "texts": hashes[start:start + self.shard_rows]})
+            entry = {"file": name, "rows": int(len(block)),
+                     "sha256": hashlib.sha256(data).hexdigest(), "texts": hashes[start:stop]}
+            if offsets is not None:
+                entry["offsets"] = (o[start:stop + 1] - o[start]).tolist()
+            manifest["shards"].append(entry)
+            start = stop
         write_json(self.manifest_path, manifest, indent=None)
         return manifest
 

@@ -9,7 +9,10 @@ recommender systems? ID- vs. modality-based recommender models revisited"):
   projection maps the embeddings to the head's dimension ``dim``.
 * **fine-tuned** (``trainable_layers: N``): the top N transformer layers are unfrozen and the
   texts of a batch are encoded inside the training step (the tokenized texts are kept, so
-  only the model runs per step); the projection is trained with them.
+  only the model runs per step); the projection is trained with them. With a cache
+  directory, the token states entering the first trained layer (which depend only on frozen
+  weights) are cached per text (:class:`~causalrec.encoders.cache_states.FrozenBottom`), and
+  a step runs only the top N layers.
 
 Items are always represented by their text, which is what lets the encoder score items that
 never appear in training (cold start). Users are represented by their own text (``users:
@@ -30,6 +33,7 @@ from torch import nn
 
 from .base import Encoder, as_interaction_data, is_restoring
 from .cache import EmbeddingCache
+from .cache_states import FrozenBottom
 from .transformer import TextModel
 
 USER_MODES = ("text", "history", "id", "reviews")
@@ -137,16 +141,23 @@ class TextIntentEncoder(Encoder):
                 text_model.add_lora(self.trainable_layers, **dict(lora))
             else:
                 text_model.set_trainable_layers(self.trainable_layers)
+            # the states entering the first trained layer come from frozen weights: cached
+            self.bottom = FrozenBottom(text_model, self.cache.root, verify_cache, progress) \
+                if self.cache is not None and text_model.frozen_layers else None
             # token ids are saved state (flat ids + row pointers): new texts need the model,
             # the catalogue's texts do not
             for side, texts in (("item", item_text), ("user", user_text)):
                 if side == "user" and users != "text":
                     continue
-                flat, ptr = _pack(text_model.tokenize(texts) if texts is not None else [])
+                ids = text_model.tokenize(texts) if texts is not None else []
+                flat, ptr = _pack(ids)
                 self.register_buffer(f"{side}_tokens", flat)
                 self.register_buffer(f"{side}_token_ptr", ptr)
+                if self.bottom is not None:
+                    self.bottom.add(side, texts, ids)
+                    self.cache_stats[f"{side} token states"] = self.bottom.stats[side]
         else:
-            self.text_model = None  # frozen: the language model is not part of this module
+            self.text_model, self.bottom = None, None  # frozen: no language model here
             # the centring means (Mu & Viswanath 2018) are saved state: a new user's or
             # item's text vector is centred with the training mean of its side
             sides = [("item", item_text)] + ([("user", user_text)] if users == "text" else [])
@@ -214,9 +225,13 @@ class TextIntentEncoder(Encoder):
         unique = list(dict.fromkeys(rows))
         input_ids, mask = self.text_model.collate(
             [flat[ptr[r]:ptr[r + 1]].tolist() for r in unique])
+        states = None  # cached: only the trained top layers run
+        if self.bottom is not None and side in self.bottom.sides:
+            states = self.bottom.padded(side, unique,
+                                        self.text_model.tokenizer.padding_side == "left")
         grad = torch.is_grad_enabled() and self.training
         with torch.set_grad_enabled(grad):
-            vec = self.text_model(input_ids, mask)
+            vec = self.text_model(input_ids, mask, states)
         pos = {r: i for i, r in enumerate(unique)}
         return vec[torch.as_tensor([pos[r] for r in rows], device=vec.device)].to(idx.device)
 
@@ -329,7 +344,10 @@ class TextIntentEncoder(Encoder):
 
     def extend_items(self, texts: Sequence[str]) -> None:
         if self.text_model is not None:
-            flat, ptr = _pack(self.text_model.tokenize(_check_texts(texts)))
+            ids = self.text_model.tokenize(_check_texts(texts))
+            if self.bottom is not None:
+                self.bottom.add("item", list(texts), ids)
+            flat, ptr = _pack(ids)
             self.item_tokens = torch.cat([self.item_tokens, flat.to(self.item_tokens.device)])
             self.item_token_ptr = torch.cat(
                 [self.item_token_ptr, ptr[1:].to(self.item_token_ptr.device)

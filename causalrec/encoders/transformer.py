@@ -5,7 +5,10 @@ reference (alias, local directory, or hub id when downloads are allowed), tokeni
 model and pools token states (:mod:`causalrec.encoders.pooling`). :meth:`TextModel.embed`
 encodes many texts fast for the cache: texts are tokenized once, sorted by token length so a
 batch carries little padding, and run under ``torch.inference_mode``. :meth:`TextModel.forward`
-is the differentiable path used when the top layers are fine-tuned.
+is the differentiable path used when the top layers are fine-tuned; given the token states
+entering the first trained layer (:meth:`TextModel.layer_states`, cached by
+:class:`~causalrec.encoders.cache_states.FrozenBottom`) it runs only the trained layers
+(:mod:`causalrec.encoders.layer_split`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .layer_split import freeze_below, layer_stack, run_from, states_entering
 from .model_ref import resolve_model
 from .pooling import POOLINGS, pool
 
@@ -106,6 +110,8 @@ class TextModel(nn.Module):
         self.max_length = int(max_length) if max_length else self._default_max_length()
         self._tokenizer = None
         self.model = None
+        #: layers below this index are frozen (set by set_trainable_layers / add_lora)
+        self.frozen_layers: int | None = None
 
     def load(self) -> TextModel:
         """Load the tokenizer and the weights (once)."""
@@ -191,21 +197,70 @@ class TextModel(nn.Module):
             mask[row, sl] = 1
         return input_ids, mask
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Pooled (and, if configured, L2-normalised) vectors [B, H] in float32."""
+    def _inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict:
+        """The model's keyword arguments on its device (position ids under left padding)."""
         self.load()
         device = next(self.model.parameters()).device  # follows .to() of an owning module
-        input_ids = input_ids.to(device)
-        attention_mask = attention_mask.to(device)
-        kwargs = {}
-        if self._pass_positions and bool((attention_mask[:, 0] == 0).any()):
+        inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+        if self._pass_positions and bool((inputs["attention_mask"][:, 0] == 0).any()):
             # left padding: positions count real tokens only, as if the text were unpadded
-            kwargs["position_ids"] = (attention_mask.cumsum(1) - 1).clamp_min(0)
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-        vec = pool(out.last_hidden_state, attention_mask, self.pooling).float()
+            inputs["position_ids"] = (inputs["attention_mask"].cumsum(1) - 1).clamp_min(0)
+        return inputs
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                states: torch.Tensor | None = None) -> torch.Tensor:
+        """Pooled (and, if configured, L2-normalised) vectors [B, H] in float32.
+
+        ``states``: the token states [B, T, H] entering the first trainable layer
+        (:meth:`layer_states`, padded like ``input_ids``); only the layers from there on run.
+        """
+        inputs = self._inputs(input_ids, attention_mask)
+        if states is None:
+            out = self.model(**inputs)
+        else:
+            if self.frozen_layers is None:
+                raise ValueError("token states were given, but no layers are frozen "
+                                 "(set_trainable_layers / add_lora first)")
+            out = run_from(self.model, self.frozen_layers, states, **inputs)
+        vec = pool(out.last_hidden_state, inputs["attention_mask"], self.pooling).float()
         if self.normalize:
             vec = nn.functional.normalize(vec, dim=-1)
         return vec
+
+    def layer_states(self, ids: Sequence[Sequence[int]], layer: int,
+                     progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The token states entering layer ``layer`` for each token-id list, without
+        gradients, in evaluation mode: (flat float32 [sum of lengths, H], row pointers
+        [N + 1]); text ``i`` owns rows ``ptr[i]:ptr[i + 1]``, one per token (no padding)."""
+        from tqdm.auto import tqdm
+
+        lengths = np.array([len(x) for x in ids], dtype=np.int64)
+        ptr = np.concatenate([[0], np.cumsum(lengths)])
+        flat = np.empty((int(ptr[-1]), self.dim), dtype=np.float32)
+        order = np.argsort(-lengths, kind="stable")
+        left = self.tokenizer.padding_side == "left"
+        was_training = self.training
+        self.eval()
+        starts = range(0, len(ids), self.batch_size)
+        show = progress if progress is not None else self.progress
+        with torch.inference_mode():
+            for start in tqdm(starts, desc=f"token states before layer {layer}", unit="batch",
+                              disable=not show, total=len(starts)):
+                rows = order[start:start + self.batch_size]
+                inputs = self._inputs(*self.collate([ids[i] for i in rows]))
+                states = states_entering(self.model, layer, **inputs).float().cpu().numpy()
+                width = states.shape[1]
+                for b, i in enumerate(rows):
+                    n = lengths[i]
+                    flat[ptr[i]:ptr[i + 1]] = states[b, width - n:] if left else states[b, :n]
+        self.train(was_training)
+        return flat, ptr
+
+    def train(self, mode: bool = True) -> TextModel:
+        super().train(mode)
+        if mode and self.frozen_layers is not None and self.model is not None:
+            freeze_below(self.model, self.frozen_layers)  # frozen layers: no dropout
+        return self
 
     def embed(self, texts: Sequence[str], progress: bool | None = None,
               desc: str = "encoding texts") -> np.ndarray:
@@ -240,14 +295,15 @@ class TextModel(nn.Module):
                 rows = order[start:start + self.batch_size]
                 input_ids, mask = self.collate([ids[i] for i in rows])
                 out[rows] = self.forward(input_ids, mask).cpu().numpy()
-        self.model.train(was_training)
+        if was_training:
+            self.train(True)
         return out
 
     # ------------------------------------------------------------------ fine-tuning
     def set_trainable_layers(self, n: int) -> list[str]:
         """Freeze the model except its top ``n`` transformer layers (and any final norm
         after them); ``n = 0`` freezes everything. Returns the names of trainable params."""
-        layers_name, layers = _layer_stack(self.load().model)
+        layers_name, layers = layer_stack(self.load().model)
         if n < 0 or n > len(layers):
             raise ValueError(f"trainable_layers={n}, but the model has {len(layers)} layers "
                              f"(in {layers_name!r})")
@@ -263,7 +319,13 @@ class TextModel(nn.Module):
             p.requires_grad_(on)
             if on:
                 trainable.append(name)
+        self._freeze_below(len(layers) - n if n > 0 else None)
         return trainable
+
+    def _freeze_below(self, layer: int | None) -> None:
+        self.frozen_layers = layer
+        if layer is not None and self.model.training:
+            freeze_below(self.model, layer)
 
 
     def add_lora(self, layers: int, r: int = 8, alpha: float = 16.0, dropout: float = 0.0,
@@ -277,7 +339,7 @@ class TextModel(nn.Module):
         from peft import LoraConfig, inject_adapter_in_model
 
         model = self.load().model
-        layers_name, stack = _layer_stack(model)
+        layers_name, stack = layer_stack(model)
         if not 1 <= layers <= len(stack):
             raise ValueError(f"lora on the top {layers} layers, but the model has "
                              f"{len(stack)} layers (in {layers_name!r})")
@@ -294,6 +356,7 @@ class TextModel(nn.Module):
         inject_adapter_in_model(LoraConfig(r=int(r), lora_alpha=float(alpha),
                                            lora_dropout=float(dropout), target_modules=names),
                                 model)
+        self._freeze_below(len(stack) - layers)
         return [n for n, p in model.named_parameters() if p.requires_grad]
 
 
@@ -324,15 +387,3 @@ def _forward_params(model: nn.Module) -> set[str]:
     import inspect
 
     return set(inspect.signature(model.forward).parameters)
-
-
-def _layer_stack(model: nn.Module) -> tuple[str, nn.ModuleList]:
-    """The model's transformer block list: the longest ``nn.ModuleList`` (``encoder.layer``
-    in BERT, ``h`` in GPT-2, ``layers`` in Llama)."""
-    best = None
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and (best is None or len(module) > len(best[1])):
-            best = (name, module)
-    if best is None:
-        raise ValueError(f"{type(model).__name__} has no list of transformer layers to unfreeze")
-    return best
