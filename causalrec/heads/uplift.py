@@ -88,7 +88,7 @@ class ULRMFHead(Head):
 
     Args:
         alpha: probability that a CN row is a positive (Sato et al.'s ``alpha``), or
-            ``"auto"`` (:func:`resolve_alpha`: the treated share ``e / (1 - e)``).
+            ``"auto"`` (``resolve_alpha`` in this module: the treated share ``e / (1 - e)``).
         weight_decay: L2 on the batch's embeddings.
     """
 
@@ -143,7 +143,7 @@ class ULBPRHead(Head):
 
     Args:
         alpha: probability that a CN item is a positive (Sato et al.'s ``alpha``), or
-            ``"auto"`` (:func:`resolve_alpha`).
+            ``"auto"`` (``resolve_alpha`` in this module).
         weight_decay: L2 on the batch's embeddings.
         seed: the generator of the negative draws.
     """
