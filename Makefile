@@ -46,14 +46,14 @@ bench: $(INSTALL_STAMP)
 	$(VENV)/bin/python scripts/bench/run_all.py
 
 # the documentation site into docs/_build/html, offline (API, config and tutorial pages and
-# the intersphinx inventories are generated at build time; see docs/conf.py), warnings as errors;
-# SPHINXOPTS=-n adds Sphinx's nitpicky check of every cross-reference
+# the intersphinx inventories are generated at build time; see docs/conf.py), warnings as errors,
+# nitpicky (-n: every cross-reference, signatures' types included, must resolve); SPHINXOPTS adds
 $(DOCS_STAMP): pyproject.toml Makefile $(TORCH_STAMP)
 	$(PIP) install -e ".[docs]"
 	touch $@
 
 docs: $(DOCS_STAMP)
-	$(VENV)/bin/python -m sphinx -b html -W --keep-going $(SPHINXOPTS) docs docs/_build/html
+	$(VENV)/bin/python -m sphinx -b html -W -n --keep-going $(SPHINXOPTS) docs docs/_build/html
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
