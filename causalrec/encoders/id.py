@@ -16,6 +16,21 @@ class IDEncoder(Encoder):
         data: training InteractionData (only its sizes are read).
         dim: embedding size.
         init_std: standard deviation of the normal initialisation (Xavier when ``None``).
+
+    Example:
+        A user's representation is its row of the table, unless the Recommender substitutes
+        one (:meth:`~causalrec.encoders.Encoder.override_users`, e.g. after an update):
+
+        >>> import torch
+        >>> from causalrec.data import generate_interactions
+        >>> from causalrec.encoders import IDEncoder
+        >>> enc = IDEncoder(generate_interactions(n_users=5, n_items=7, per_user=2), dim=3)
+        >>> torch.equal(enc.encode_users(torch.tensor([2])), enc.user_emb.weight[2:3])
+        True
+        >>> with enc.override_users(torch.tensor([2]), torch.ones(1, 3)):
+        ...     rows = enc.encode_users(torch.tensor([2, 0]))
+        >>> rows[0].tolist(), torch.equal(rows[1], enc.user_emb.weight[0])
+        ([1.0, 1.0, 1.0], True)
     """
 
     def __init__(self, data, dim: int = 64, init_std: float | None = None):

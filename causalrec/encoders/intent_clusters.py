@@ -50,6 +50,18 @@ def cluster_intents(embeddings, k: int | None = None, k_range: tuple[int, int] =
     Returns:
         int64 labels [n] in ``0..k-1`` (numbered by decreasing cluster size), or an
         :class:`IntentClusters` when ``return_info``.
+
+    Example:
+        Two well-separated groups: the silhouette picks k = 2, the larger group is 0.
+
+        >>> import numpy as np
+        >>> from causalrec.encoders import cluster_intents
+        >>> x = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10], [11, 11]])
+        >>> cluster_intents(x).tolist()
+        [1, 1, 1, 0, 0, 0, 0]
+        >>> info = cluster_intents(x, return_info=True)
+        >>> info.k, info.centers.round(2).tolist()
+        (2, [[10.5, 10.5], [0.33, 0.33]])
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score

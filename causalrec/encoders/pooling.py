@@ -16,7 +16,16 @@ POOLINGS = ("mean", "cls", "last")
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
-    """Pool ``hidden`` [B, T, H] with attention ``mask`` [B, T] (1 = token) to [B, H]."""
+    """Pool ``hidden`` [B, T, H] with attention ``mask`` [B, T] (1 = token) to [B, H].
+
+    Example:
+        >>> import torch
+        >>> from causalrec.encoders import pool
+        >>> hidden = torch.tensor([[[1., 2.], [3., 4.], [9., 9.]]])  # one text, three tokens
+        >>> mask = torch.tensor([[1, 1, 0]])                        # the last is padding
+        >>> pool(hidden, mask, "mean"), pool(hidden, mask, "last"), pool(hidden, mask, "cls")
+        (tensor([[2., 3.]]), tensor([[3., 4.]]), tensor([[1., 2.]]))
+    """
     if how not in POOLINGS:
         raise ValueError(f"unknown pooling {how!r}; choose one of {POOLINGS}")
     if hidden.dim() != 3 or mask.shape != hidden.shape[:2]:
