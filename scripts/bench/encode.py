@@ -21,10 +21,20 @@
    no trained embedding for these items and cannot rank them at all.
 
 4. Review-length texts (``--reviews N``, e.g. 20000; runs only this section): N texts of
-   about 100 tokens written by the simulator's review writer
+   about 110 tokens written by the simulator's review writer
    (``causalrec.sim.text.topic_user_texts``, 8 sentences each); throughput beside
-   sentence-transformers as in 1, the cache as in 2, and the cache's share of a rerun after
-   10% of the texts changed (what was served from the cache, and the time against cold).
+   sentence-transformers as in 1 (one line per pair as it finishes, with the load average),
+   the token positions each library runs through the model (real + padding; causalrec sorts
+   by token count, sentence-transformers by characters), then the cache as in 2 plus the
+   cache's share of a rerun after 10% of the texts changed (vectors served from the cache,
+   and the rerun's time against the cold run).
+
+The full-size review benchmark (about an hour on 2 quiet cores)::
+
+    .venv/bin/python scripts/bench/encode.py --reviews 20000 --repeats 3
+
+``--threads N`` sets torch's threads for both libraries (on a shared, loaded machine 1
+thread gives the steadier ratio).
 
 Run: ``.venv/bin/python scripts/bench/encode.py`` (``--quick``: 300 generated texts, no
 ml-100k, no cold start).
@@ -71,33 +81,6 @@ def review_texts(n: int, sentences: int = 8, seed: int = 0) -> list[str]:
 
     rng = np.random.default_rng(seed)
     return topic_user_texts(rng, rng.dirichlet(np.full(12, 0.3), size=n), sentences, 0.2)
-
-
-def bench_rerun_share(texts: list[str], batch_size: int, changed: float = 0.1) -> dict:
-    """Encode ``texts`` into an empty cache, then rerun after a ``changed`` share of them was
-    rewritten: the share of the rerun's vectors the cache served and its time vs cold."""
-    import pandas as pd
-
-    from causalrec.data import InteractionData
-    from causalrec.encoders import TextIntentEncoder
-
-    n_new = int(round(changed * len(texts)))
-    edited = [t + " Edited." for t in texts[:n_new]] + texts[n_new:]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, batch in (("cold", texts), ("rerun", edited)):
-            data = InteractionData(pd.DataFrame({"user": np.zeros(1, np.int64),
-                                                 "item": np.zeros(1, np.int64)}),
-                                   n_users=1, n_items=len(batch), item_text=batch,
-                                   name="bench")
-            t0 = time.perf_counter()
-            enc = TextIntentEncoder(data, dim=64, users="id", batch_size=batch_size,
-                                    device="cpu", cache_dir=os.path.join(tmp, "emb"))
-            out[f"{name}_s"] = time.perf_counter() - t0
-            out[f"{name}_encoded"] = sum(st.encoded for st in enc.cache_stats.values())
-    out["rerun_cache_share"] = 1.0 - out["rerun_encoded"] / len(texts)
-    out["rerun_time_share"] = out["rerun_s"] / out["cold_s"]
-    return out
 
 
 ST_VERSION = "6.2.0"
@@ -150,6 +133,7 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
                      device="cpu").load()
     ours.embed(texts[:batch_size])  # warm-up (allocator, kernels)
     threads = torch.get_num_threads()
+    tokens = padded_tokens(texts, ours.tokenize(texts), batch_size)
     t_ours, t_st, c_ours, c_st, cos_min = [], [], [], [], 1.0
     with tempfile.TemporaryDirectory() as tmp, \
             Worker(st_python(), ST_WORKER + WORKER_LOOP, Path(tmp),
@@ -172,6 +156,10 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
             cos = (our_vec * st_vec).sum(1) / (np.linalg.norm(our_vec, axis=1)
                                                * np.linalg.norm(st_vec, axis=1))
             cos_min = min(cos_min, float(cos.min()))
+            print(f"  pair {rep + 1}/{repeats}: causalrec {t_ours[-1]:.1f} s, "
+                  f"sentence-transformers {t_st[-1]:.1f} s, ratio {t_st[-1] / t_ours[-1]:.3f}, "
+                  f"min cosine {float(cos.min()):.7f}, load average {os.getloadavg()[0]:.2f}",
+                  flush=True)
             if cos_min < 0.9999:
                 fail(f"embeddings differ from sentence-transformers: min cosine {cos_min:.6f}")
     r = ratio_summary(t_ours, t_st)
@@ -186,7 +174,23 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
             "causalrec_texts_per_s": len(texts) / r["ours_s"],
             "st_texts_per_s": len(texts) / r["peer_s"],
             "throughput_ratio": r["median"], "ratio_min": r["min"], "ratio_max": r["max"],
-            "cpu_time_ratio": rc["median"], "cos_min": cos_min}
+            "cpu_time_ratio": rc["median"], "cpu_ratio_min": rc["min"],
+            "cpu_ratio_max": rc["max"], "cos_min": cos_min, **tokens}
+
+
+def padded_tokens(texts: list[str], ids: list[list[int]], batch_size: int) -> dict:
+    """Token positions each library runs through the model (real + padding): causalrec
+    batches texts sorted by token count, sentence-transformers sorted by characters."""
+    lengths = np.array([len(x) for x in ids])
+
+    def total(order) -> int:
+        return int(sum(lengths[order[s:s + batch_size]].max() * len(order[s:s + batch_size])
+                       for s in range(0, len(order), batch_size)))
+
+    ours = total(np.argsort(-lengths, kind="stable"))
+    st = total(np.argsort([-len(t) for t in texts]))
+    return {"tokens_real": int(lengths.sum()), "tokens_run_causalrec": ours,
+            "tokens_run_st": st, "tokens_st_over_causalrec": st / ours}
 
 
 _FRESH = """
@@ -206,37 +210,60 @@ print(json.dumps({"seconds": dt, "encoded": sum(s.encoded for s in enc.cache_sta
 """
 
 
-def bench_cache(item_text: list[str], user_text: list[str], batch_size: int) -> dict:
+def bench_cache(item_text: list[str], user_text: list[str], batch_size: int,
+                changed: float = 0.0) -> dict:
+    """``TextIntentEncoder`` construction with an empty cache (cold: load the model, encode,
+    write shards), again (warm), in a fresh process (warm, nothing memoised), and, with
+    ``changed`` > 0, a rerun after that share of the texts was rewritten: the share of its
+    vectors the cache served and its time against the cold run."""
     import json
 
     import pandas as pd
 
     from causalrec.data import InteractionData
     from causalrec.encoders import TextIntentEncoder
+    from causalrec.encoders.cache import text_sha256
 
-    data = InteractionData(pd.DataFrame({"user": np.zeros(1, np.int64),
-                                         "item": np.zeros(1, np.int64)}),
-                           n_users=len(user_text), n_items=len(item_text),
-                           item_text=item_text, user_text=user_text, name="bench")
+    def build(items, users, cache_dir):
+        data = InteractionData(pd.DataFrame({"user": np.zeros(1, np.int64),
+                                             "item": np.zeros(1, np.int64)}),
+                               n_users=len(users), n_items=len(items), item_text=items,
+                               user_text=users, name="bench")
+        t0 = time.perf_counter()
+        enc = TextIntentEncoder(data, dim=64, cache_dir=cache_dir, batch_size=batch_size,
+                                device="cpu")
+        return time.perf_counter() - t0, sum(s.encoded for s in enc.cache_stats.values())
+
+    n = len(item_text) + len(user_text)
+    t0 = time.perf_counter()
+    for t in item_text + user_text:
+        text_sha256(t)
+    hash_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = os.path.join(tmp, "embeddings")
-        runs = []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            enc = TextIntentEncoder(data, dim=64, cache_dir=cache_dir, batch_size=batch_size,
-                                    device="cpu")
-            runs.append((time.perf_counter() - t0,
-                         sum(s.encoded for s in enc.cache_stats.values())))
+        (cold, n_cold), (warm, n_warm) = [build(item_text, user_text, cache_dir)
+                                          for _ in range(2)]
         path = os.path.join(tmp, "texts.json")
         with open(path, "w") as fh:
             json.dump({"item": item_text, "user": user_text}, fh)
         out = subprocess.run([sys.executable, "-c", _FRESH, path, cache_dir], check=True,
                              capture_output=True, text=True)
         fresh = json.loads(out.stdout.strip().splitlines()[-1])
-    (cold, n_cold), (warm, n_warm) = runs
-    return {"cold_s": cold, "cold_encoded": n_cold, "warm_s": warm, "warm_encoded": n_warm,
-            "fresh_process_warm_s": fresh["seconds"], "fresh_encoded": fresh["encoded"],
-            "speedup_warm": cold / warm, "speedup_fresh_process": cold / fresh["seconds"]}
+        result = {"texts": n, "cold_s": cold, "cold_encoded": n_cold, "hash_all_texts_s": hash_s,
+                  "warm_s": warm, "warm_encoded": n_warm,
+                  "fresh_process_warm_s": fresh["seconds"], "fresh_encoded": fresh["encoded"],
+                  "speedup_warm": cold / warm, "speedup_fresh_process": cold / fresh["seconds"],
+                  "load_avg_1min": os.getloadavg()[0]}
+        if changed:
+            k_i, k_u = round(changed * len(item_text)), round(changed * len(user_text))
+            rerun_s, n_rerun = build([t + " Edited." for t in item_text[:k_i]] + item_text[k_i:],
+                                     [t + " Edited." for t in user_text[:k_u]] + user_text[k_u:],
+                                     cache_dir)
+            result.update({"rerun_changed_share": (k_i + k_u) / n, "rerun_s": rerun_s,
+                           "rerun_encoded": n_rerun,
+                           "rerun_cache_share": 1.0 - n_rerun / n,
+                           "rerun_time_share_of_cold": rerun_s / cold})
+    return result
 
 
 def random_ndcg_at_k(n_candidates: np.ndarray, n_targets: np.ndarray, k: int) -> np.ndarray:
@@ -304,9 +331,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-cold-start", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="cold-start split seeds")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads for both libraries (0: torch's default)")
     ap.add_argument("--reviews", type=int, default=0,
                     help="only the review-length section, with this many texts (e.g. 20000)")
     args = ap.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.reviews:
         return bench_reviews(args.reviews, args.batch_size, args.repeats)
     if args.quick:
@@ -335,14 +368,21 @@ def bench_reviews(n: int, batch_size: int, repeats: int) -> dict:
 
     texts = review_texts(n)
     tokens = np.mean([len(x) for x in TextModel("minilm", device="cpu").tokenize(texts[:500])])
+    print(f"review-length texts: {n} (mean {tokens:.0f} tokens), batch size {batch_size}, "
+          f"{repeats} interleaved pairs; load average {os.getloadavg()}", flush=True)
     results = {"throughput": bench_throughput(texts, batch_size, repeats)}
     _table(f"MiniLM encode, review-length texts ({n} texts, mean {tokens:.0f} tokens; "
            f"{repeats} interleaved pairs; ratio = median sentence-transformers time / "
            "causalrec time)", results["throughput"])
-    results["cache"] = bench_cache(texts[: n // 2], texts[n // 2:], batch_size)
-    _table("embedding cache on the review texts: cold run vs cache hit", results["cache"])
-    results["rerun"] = bench_rerun_share(texts, batch_size)
-    _table("rerun after 10% of the review texts changed: the cache's share", results["rerun"])
+    results["cache"] = bench_cache(texts[: n // 2], texts[n // 2:], batch_size, changed=0.1)
+    _table("embedding cache on the review texts: cold run, cache hit (same and fresh "
+           "process), and a rerun after 10% of the texts changed (the cache's share)",
+           results["cache"])
+    c = results["cache"]
+    print(f"SUMMARY | encode | cache | rerun after 10% of {n} texts changed | "
+          f"{c['rerun_cache_share']:.0%} of vectors from the cache | "
+          f"{c['rerun_time_share_of_cold']:.1%} of the cold time | 1 | unchanged rerun "
+          f"{c['speedup_warm']:.0f}x faster than cold", flush=True)
     return results
 
 
