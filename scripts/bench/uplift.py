@@ -26,7 +26,10 @@ import pandas as pd
 
 HEADS = {"BPR (outcome)": ["head=bpr"], "naive (outcome)": ["head=naive"],
          "ULRMF": ["head=ulrmf"], "ULBPR": ["head=ulbpr"], "DLCE": ["head=dlce"],
-         "CUBN": ["head=cubn"]}
+         "CUBN": ["head=cubn"],
+         # reference, not a Sato head: two outcome models, ranked by mu1 - mu0 (off by default)
+         "T-learner": ["head=t_learner", "model.monitor=val/ips_cdcg@10"]}
+DEFAULT_HEADS = [h for h in HEADS if h != "T-learner"]
 
 
 def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") -> dict:
@@ -37,7 +40,9 @@ def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") ->
     common = ["dataset=ml100k_uplift", "logger=none", "trainer.enable_progress_bar=false",
               f"trainer.max_epochs={epochs}", "encoder.dim=32", "model.optimizer.lr=0.005",
               "model.early_stopping_patience=3", f"seed={seed}", "threads=1",
-              f"model.monitor={monitor}", "model.causal_metrics=true"]
+              "model.causal_metrics=true"]
+    if not any(o.startswith("model.monitor=") for o in overrides):
+        common.append(f"model.monitor={monitor}")
     run_dir = out / f"{name.split()[0]}-{seed}"
     cr.experiment.run(common + overrides, output_dir=run_dir)
     cfg, dm, module = cr.experiment.load_model(run_dir, checkpoint="best.ckpt") \
@@ -79,7 +84,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--monitor", default="auto",
                     help="model.monitor of every run (auto: each head's own)")
-    ap.add_argument("--heads", default=",".join(HEADS),
+    ap.add_argument("--heads", default=",".join(DEFAULT_HEADS),
                     help="comma-separated subset of the heads (BPR, the baseline, is always run)")
     ap.add_argument("--set", nargs="*", default=[], metavar="HEAD:KEY=VALUE",
                     help="extra overrides of one head, e.g. ULRMF:head.alpha=auto")
