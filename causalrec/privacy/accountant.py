@@ -53,7 +53,23 @@ def _opacus_accountant(name: str):
 
 def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta: float,
                   accountant: str = "rdp") -> float:
-    """ε after ``steps`` subsampled Gaussian steps, from Opacus's accountant (0 steps: 0)."""
+    """ε after ``steps`` subsampled Gaussian steps, from Opacus's accountant (0 steps: 0).
+
+    Example:
+        More noise spends less ε; :func:`noise_for_epsilon` and :func:`max_steps` invert
+        this function for the noise and for the steps:
+
+        >>> from causalrec.privacy import epsilon_spent, max_steps, noise_for_epsilon
+        >>> round(epsilon_spent(1.0, sample_rate=0.01, steps=1000, delta=1e-5), 2)
+        2.1
+        >>> sigma = noise_for_epsilon(1.0, delta=1e-5, sample_rate=0.01, steps=1000)
+        >>> round(sigma, 3), round(epsilon_spent(sigma, 0.01, 1000, 1e-5), 3)
+        (1.523, 0.99)
+        >>> steps = max_steps(sigma, 0.01, epsilon=1.0, delta=1e-5)
+        >>> spent = [epsilon_spent(sigma, 0.01, t, 1e-5) for t in (steps, steps + 1)]
+        >>> steps, spent[0] <= 1.0 < spent[1]
+        (1019, True)
+    """
     if steps <= 0:
         return 0.0
     acc = _opacus_accountant(accountant)
@@ -98,7 +114,18 @@ def advantage_bound(epsilon: float, delta: float) -> float:
     TPR <= e^ε FPR + δ and 1 − FPR <= e^ε (1 − TPR) + δ of Kairouz, Oh and Viswanath 2015,
     "The Composition Theorem for Differential Privacy", Theorem 2.1; also Humphries et al.
     2023, "Investigating Membership Inference Attacks under Data Dependencies"). Capped at 1;
-    ε = inf gives 1."""
+    ε = inf gives 1.
+
+    Example:
+        With δ = 0 the bound is ``tanh(ε / 2)``:
+
+        >>> import math
+        >>> from causalrec.privacy import advantage_bound
+        >>> round(advantage_bound(1.0, 0.0), 4), round(math.tanh(0.5), 4)
+        (0.4621, 0.4621)
+        >>> advantage_bound(8.0, 1e-5) > 0.99, advantage_bound(math.inf, 1e-5)
+        (True, 1.0)
+    """
     if math.isinf(epsilon):
         return 1.0
     e = math.exp(epsilon)

@@ -119,7 +119,32 @@ def _public_parts(module, local: list[str]) -> tuple[list[str], list[str]]:
 
 def build_private_training(cfg, datamodule, module, max_epochs: int,
                            seed: int = 0) -> PrivateTraining | None:
-    """Private training for ``privacy`` config ``cfg`` (None, or ``mode: none``: None)."""
+    """Private training for ``privacy`` config ``cfg`` (None, or ``mode: none``: None).
+
+    Example:
+        20 users with 3 training rows each and a batch size of 15 rows: each user is sampled
+        with probability q = 15 / 60 = 0.25 per step (4 steps per epoch), δ defaults to
+        1 / 20, and the noise multiplier is the smallest whose 40 planned steps spend at
+        most ε = 2 (the accountant's figure, :func:`epsilon_spent`):
+
+        >>> from causalrec.experiment import compose
+        >>> from causalrec.models import build_datamodule, build_module
+        >>> from causalrec.privacy import build_private_training, epsilon_spent
+        >>> cfg = compose(["privacy=dp", "privacy.epsilon=2", "encoder.dim=8",
+        ...                "dataset.source.n_users=20", "dataset.source.n_items=30",
+        ...                "dataset.source.per_user=5", "dataset.batch_size=15"])
+        >>> dm = build_datamodule(cfg)
+        >>> dm.setup("fit")
+        >>> private = build_private_training(cfg.privacy, dm, build_module(cfg, dm.train_data),
+        ...                                  max_epochs=10)
+        >>> s = private.settings
+        >>> s["n_units"], s["sample_rate"], s["steps_per_epoch"], s["planned_steps"]
+        (20, 0.25, 4, 40)
+        >>> private.callback.delta, round(s["noise_multiplier"], 2)
+        (0.05, 1.79)
+        >>> s["planned_epsilon"] == epsilon_spent(s["noise_multiplier"], 0.25, 40, 0.05) <= 2
+        True
+    """
     if cfg is None or cfg.get("mode", "none") == "none":
         return None
     cfg = dict(cfg)
