@@ -110,6 +110,14 @@ class RidgeFoldIn:
     the exact leave-out update of the ridge regression (an influence function without
     approximation).
 
+    ``calibrate="share"`` (the Recommender's default): ``m = prior`` (the population's mean
+    user vector), and the part of the trained vector the least squares does not explain,
+    ``e = start - r_prior(B)``, is shared evenly by the base items: ``r(H) = r_prior(H) +
+    (|H & B| / |B|) e``. The unchanged history again gives back ``start``, but a user left
+    with none of their items is a new user (``r_prior`` of what remains), not the trained
+    vector: with ``calibrate=True`` the prior mean keeps everything the history taught, so
+    removing a small user's whole history barely moves them.
+
     The target ``t`` is on the head's score scale: a BPR-trained vector may score its
     history well above 1 (about 3 on ml-100k) or well below (about 0.5 on a small
     simulator), and a fixed ``t = 1`` then either turns the residual above negative (a
@@ -125,14 +133,17 @@ class RidgeFoldIn:
         base: the history ``start`` stands for.
         alpha: extra confidence of history items.
         reg: ridge weight (> 0).
-        calibrate: the prior mean for which ``base`` gives back ``start`` (above).
+        calibrate: ``True``: the prior mean for which ``base`` gives back ``start``;
+            ``"share"``: ``prior`` plus the residual shared by the base items; ``False``:
+            ``m = start`` (above).
         target: ``t`` (a number or ``"auto"``).
         gram: ``V^T V`` if already computed (float64).
+        prior: the prior mean of ``calibrate="share"`` (default ``start``).
     """
 
     def __init__(self, items: torch.Tensor, start: torch.Tensor, base, alpha: float = 10.0,
-                 reg: float = 1.0, calibrate: bool = True, target: float | str = "auto",
-                 gram: torch.Tensor | None = None) -> None:
+                 reg: float = 1.0, calibrate: bool | str = True, target: float | str = "auto",
+                 gram: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> None:
         if not reg > 0:
             raise ValueError(f"ridge fold-in needs reg > 0, got reg={reg!r}")
         if not alpha >= 0:
@@ -148,11 +159,20 @@ class RidgeFoldIn:
             raise ValueError(f"ridge fold-in target must be a positive number or 'auto', got "
                              f"{target!r}")
         self.target = float(target)
+        if calibrate not in (True, False, "share"):
+            raise ValueError(f"ridge fold-in calibrate must be True, False or 'share', got "
+                             f"{calibrate!r}")
         self.A_base, self.b_base = self.normal(self.base)
-        self.mean = self.start.clone()
-        if calibrate:
-            self.mean = self.start + (self.A_base @ self.start - self.b_base) / self.reg
         self.eye = torch.eye(self.V.shape[1], dtype=torch.float64)
+        self.mean = self.start.clone()
+        self.residual = None
+        if calibrate == "share":
+            self.mean = self.start.clone() if prior is None else \
+                prior.detach().reshape(-1).to(torch.float64)
+            fit = self._solve(self.A_base[None], self.b_base[None], raw=True)[0]
+            self.residual = self.start - fit
+        elif calibrate:
+            self.mean = self.start + (self.A_base @ self.start - self.b_base) / self.reg
 
     def normal(self, history) -> tuple[torch.Tensor, torch.Tensor]:
         """``(A, b)`` of the least squares without the ridge term for ``history``."""
@@ -161,19 +181,22 @@ class RidgeFoldIn:
 
     def solve(self, history) -> torch.Tensor:
         """``r(history)`` as a float32 ``[dim]`` row."""
-        A, b = self.normal(np.unique(np.asarray(history, dtype=np.int64)))
-        return self._solve(A.unsqueeze(0), b.unsqueeze(0))[0]
+        history = np.unique(np.asarray(history, dtype=np.int64))
+        A, b = self.normal(history)
+        kept = len(np.intersect1d(history, self.base))
+        return self._solve(A.unsqueeze(0), b.unsqueeze(0), [kept])[0]
 
     def without(self, removals) -> torch.Tensor:
         """``[P, dim]``: ``r(base - R_p)`` for each set ``R_p`` of base items (one batched
         solve)."""
-        A, b = [], []
+        A, b, kept = [], [], []
         for rem in removals:
             rem = np.intersect1d(np.asarray(rem, dtype=np.int64), self.base)
             vr = self.V[torch.from_numpy(rem)]
             A.append(self.A_base - self.alpha * vr.T @ vr)
             b.append(self.b_base - (1 + self.alpha) * self.target * vr.sum(0))
-        return self._solve(torch.stack(A), torch.stack(b))
+            kept.append(len(self.base) - len(rem))
+        return self._solve(torch.stack(A), torch.stack(b), kept)
 
     def without_prefixes(self, order, limit: int, chunk: int = 256) -> torch.Tensor:
         """``[limit, dim]``: row ``m - 1`` is ``r(base - order[:m])`` (``order``: distinct
@@ -192,10 +215,21 @@ class RidgeFoldIn:
             v = vr[s:s + chunk]
             A = A_run + sign * self.alpha * torch.cumsum(v[:, :, None] * v[:, None, :], 0)
             b = b_run + sign * (1 + self.alpha) * self.target * torch.cumsum(v, 0)
-            out.append(self._solve(A, b))
+            m = np.arange(s + 1, s + len(v) + 1)
+            out.append(self._solve(A, b, len(self.base) - m if sign < 0 else
+                                   np.full(len(v), len(self.base))))
             A_run, b_run = A[-1], b[-1]
         return torch.cat(out) if out else torch.zeros(0, self.V.shape[1])
 
-    def _solve(self, A: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def _solve(self, A: torch.Tensor, b: torch.Tensor, kept=None,
+               raw: bool = False) -> torch.Tensor:
+        """Solutions for stacked normal equations; ``kept``: how many base items each keeps
+        (their share of the residual, ``calibrate="share"``)."""
         rhs = b + self.reg * self.mean
-        return torch.linalg.solve(A + self.reg * self.eye, rhs.unsqueeze(-1))[..., 0].float()
+        r = torch.linalg.solve(A + self.reg * self.eye, rhs.unsqueeze(-1))[..., 0]
+        if raw:
+            return r
+        if self.residual is not None and len(self.base):
+            w = torch.as_tensor(np.asarray(kept, dtype=np.float64) / len(self.base))
+            r = r + w[:, None] * self.residual
+        return r.float()

@@ -161,8 +161,10 @@ class Updates:
             opts["calibrate"] = False
             start = self.population_rows()[0] if start is None else start
             return RidgeFoldIn(items, start, [], gram=cached[1], **opts)
+        opts.setdefault("calibrate", "share")
+        prior = self.population_rows()[0] if opts["calibrate"] == "share" else None
         return RidgeFoldIn(items, own if start is None else start, self.history(u),
-                           gram=cached[1], **opts)
+                           gram=cached[1], prior=prior, **opts)
 
     def _current_rows(self, u: int) -> list[torch.Tensor]:
         if u in self._rows:

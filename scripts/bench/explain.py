@@ -75,6 +75,9 @@ def fold_options(args) -> dict:
     opts = {"method": args.fold_in}
     if args.fold_in != "gradient":
         opts.update({"alpha": args.alpha, "reg": args.reg})
+        if args.calibrate is not None:
+            opts["calibrate"] = {"true": True, "false": False}.get(args.calibrate,
+                                                                  args.calibrate)
     return opts
 
 
@@ -317,6 +320,8 @@ def main(argv=None) -> int:
                          "dot-product ID heads), ridge, or 40 gradient steps")
     ap.add_argument("--alpha", type=float, default=10.0, help="latency: ridge confidence")
     ap.add_argument("--reg", type=float, default=1.0, help="latency: ridge weight")
+    ap.add_argument("--calibrate", choices=("true", "false", "share"), default=None,
+                    help="the closed form's calibration (default: the Recommender's)")
     ap.add_argument("--n-users", type=int, default=300)
     ap.add_argument("--n-items", type=int, default=100)
     ap.add_argument("--per-user", type=int, default=20)

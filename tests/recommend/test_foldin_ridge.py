@@ -41,6 +41,17 @@ def _numpy_ridge(V, start, history, base, alpha, reg, calibrate, target=None):
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
 
+def _numpy_share(V, start, prior, history, base, alpha, reg, target=None):
+    """calibrate="share": the fit from ``prior`` plus the residual ``start - fit(base)`` in
+    proportion to the base items kept."""
+    if target is None:
+        target = max(float(V[h] @ start) for h in base)
+    fit = _numpy_ridge(V, prior, history, base, alpha, reg, False, target)
+    e = np.asarray(start, np.float64) - _numpy_ridge(V, prior, base, base, alpha, reg, False,
+                                                     target)
+    return fit + len(np.intersect1d(history, base)) / len(base) * e
+
+
 @pytest.fixture()
 def ridge_rec(id_model):
     _, dm, module = id_model
@@ -84,8 +95,9 @@ def test_update_uses_the_closed_form_and_is_deterministic(ridge_rec, id_model):
     drop = list(rec.item_ids[base[:2]])
     rec.update("u4", remove_items=drop)
     got = rec.user_vectors(["u4"])[0]
-    want = _numpy_ridge(rec.item_vectors().numpy(), start.numpy(), base[2:], base, 5.0, 0.5,
-                        True)
+    prior = rec.population_rows()[0].numpy()  # the Recommender's default: calibrate="share"
+    want = _numpy_share(rec.item_vectors().numpy(), start.numpy(), prior, base[2:], base, 5.0,
+                        0.5)
     np.testing.assert_allclose(got.numpy(), want, atol=1e-6, rtol=0)
     _, dm, module = id_model
     other = Recommender.from_module(module, dm.train_data, fold_in=dict(RIDGE))
@@ -196,3 +208,38 @@ def test_explanations_through_the_closed_form_are_verified(ridge_rec):
         i = int(rec.item_index([item])[0])
         assert int((s > s[i]).sum()) + 1 == fast.rank_after > k
     assert found >= 3
+
+
+def test_share_calibration_equals_numpy_and_empties_to_a_new_user(ridge_rec):
+    """calibrate="share": equal to the lstsq oracle for removals, prefixes and additions;
+    the unchanged history gives back the trained vector; removing the whole history gives
+    the new user that history_scores folds in (nothing of the trained vector kept)."""
+    rec = ridge_rec
+    V = rec.item_vectors()
+    prior = rec.population_rows()[0]
+    for u in (2, 3):
+        start = rec.user_vectors([rec.user_ids[u]])[0]
+        base = np.asarray(rec.history(u))
+        rf = RidgeFoldIn(V, start, base, alpha=5.0, reg=0.5, calibrate="share", prior=prior)
+        args = (V.numpy(), start.numpy(), prior.numpy())
+        np.testing.assert_allclose(rf.solve(base).numpy(), start.numpy(), atol=1e-5, rtol=0)
+        np.testing.assert_allclose(rf.without([base[:2]])[0].numpy(),
+                                   _numpy_share(*args, base[2:], base, 5.0, 0.5), atol=1e-6)
+        order = base[::-1]
+        rows = rf.without_prefixes(order, len(order), chunk=2)
+        for m in (1, len(order) - 1):
+            np.testing.assert_allclose(
+                rows[m - 1].numpy(),
+                _numpy_share(*args, np.setdiff1d(base, order[:m]), base, 5.0, 0.5), atol=1e-6)
+        new = int(np.setdiff1d(np.arange(rec.n_items), base)[0])
+        np.testing.assert_allclose(rf.solve(np.append(base, new)).numpy(),
+                                   _numpy_share(*args, np.append(base, new), base, 5.0, 0.5),
+                                   atol=1e-6)
+        empty = rows[len(order) - 1]
+        np.testing.assert_allclose(empty.numpy(), _numpy_ridge(
+            V.numpy(), prior.numpy(), [], base, 5.0, 0.5, False, rf.target), atol=1e-6)
+        np.testing.assert_allclose((empty @ V.T).numpy(),
+                                   rec.history_scores(rec.user_ids[u], []).numpy(), atol=1e-5)
+        assert float(torch.linalg.norm(empty - start)) > 0.1 * float(torch.linalg.norm(start))
+    with pytest.raises(ValueError, match="calibrate must be True, False or 'share', got 'x'"):
+        RidgeFoldIn(V, prior, [0], calibrate="x")
