@@ -92,6 +92,32 @@ def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = N
 
     The explanation is of the trained model: every probe ends with
     ``recommender.reset(user)``, so updates made to this user beforehand are undone.
+
+    Example:
+        The counterfactual set is checked by doing what it says - removing those items from
+        the user's history with :meth:`~causalrec.recommend.Recommender.update` - and the
+        item leaves the top-3:
+
+        >>> import torch
+        >>> from causalrec.experiment import compose
+        >>> from causalrec.models import build_datamodule, build_module
+        >>> from causalrec.recommend import Recommender
+        >>> from causalrec.explain import explain
+        >>> cfg = compose(["encoder.dim=8", "dataset.source.n_users=20",
+        ...                "dataset.source.n_items=30", "dataset.source.per_user=8"])
+        >>> dm = build_datamodule(cfg)
+        >>> dm.setup("fit")
+        >>> _ = torch.manual_seed(0)
+        >>> rec = Recommender.from_module(build_module(cfg, dm.train_data), dm.train_data)
+        >>> rec.recommend(["u0"], k=3).item.tolist()
+        ['i17', 'i3', 'i1']
+        >>> e = explain(rec, "u0", "i17", k=3)
+        >>> print(e.history)
+        without ['i21', 'i13'] (2 interaction(s)) item i17 falls from rank 1 to 10 (top-3)
+        >>> rec.update("u0", remove_items=e.history.items)
+        >>> "i17" in rec.recommend(["u0"], k=3).item.tolist()
+        False
+        >>> rec.reset("u0")
     """
     prober = Prober(recommender, user, seed)
     hist = counterfactual_history(recommender, user, item, k, max_size=max_size, seed=seed,
