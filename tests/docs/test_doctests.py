@@ -62,10 +62,16 @@ def test_docstring_examples_run(package):
 
 
 def test_examples_are_found_where_written():
-    names = {t.name for p in ("evaluation", "data", "graphs", "ope") for t in doctests(p)}
+    names = {t.name for p in PACKAGES for t in doctests(p)}
     assert {"causalrec.evaluation.evaluate", "causalrec.data.raw_to_index",
             "causalrec.ope.LoggedFeedback.build",
-            "causalrec.graphs.identify", "causalrec.evaluation.gini_index"} <= names
+            "causalrec.graphs.identify", "causalrec.evaluation.gini_index",
+            "causalrec.sim.simulate", "causalrec.encoders.build_encoder",
+            "causalrec.encoders.IDEncoder", "causalrec.encoders.pool",
+            "causalrec.encoders.cluster_intents", "causalrec.models.build_module",
+            "causalrec.models.resolve_data_needs", "causalrec.explain.explain",
+            "causalrec.privacy.build_private_training", "causalrec.privacy.epsilon_spent",
+            "causalrec.privacy.advantage_bound", "causalrec.privacy.attack_metrics"} <= names
 
 
 def test_a_wrong_example_fails():
