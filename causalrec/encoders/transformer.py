@@ -24,6 +24,10 @@ from .layer_split import freeze_below, layer_stack, run_from, states_entering
 from .model_ref import resolve_model
 from .pooling import POOLINGS, pool
 
+#: token positions per forward pass of :meth:`TextModel.embed` on a CPU (``batch_tokens:
+#: auto``): 16 to 18 review-length texts, 64 titles
+CPU_BATCH_TOKENS = 2048
+
 #: model types whose embeddings derive positions from the input ids and the pad token
 #: themselves (RoBERTa family); every other model is given ``position_ids`` under left padding
 _POSITIONS_FROM_IDS = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet",
@@ -67,6 +71,10 @@ class TextModel(nn.Module):
         max_length: truncate texts to this many tokens (``None``: the model's limit, taken
             from ``sentence_bert_config.json`` when the directory has one).
         batch_size: texts per forward pass in :meth:`embed`.
+        batch_tokens: also at most this many token positions (texts x the longest) per
+            forward pass in :meth:`embed`; ``auto``: :data:`CPU_BATCH_TOKENS` on a CPU (the
+            activations of a smaller batch stay in the processor's cache: about 10% less CPU
+            time per text than 64 texts of 110 tokens), no limit on a GPU; ``None``: no limit.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         dtype: ``auto`` (bfloat16 on a GPU, float32 on CPU), ``float32``, ``bfloat16``, ``float16``.
         padding_side: ``left``/``right``; ``None`` keeps the tokenizer's own.
@@ -82,7 +90,7 @@ class TextModel(nn.Module):
                  device: str | None = "auto", dtype: str | None = "auto",
                  padding_side: str | None = None, trust_remote_code: bool = False,
                  allow_download: bool = False, revision: str | None = None,
-                 progress: bool | None = None):
+                 progress: bool | None = None, batch_tokens: int | str | None = "auto"):
         super().__init__()
         self.progress = progress
         if pooling not in POOLINGS:
@@ -94,6 +102,9 @@ class TextModel(nn.Module):
         self.batch_size = int(batch_size)
         self.device_ = resolve_device(device)
         self.dtype_ = resolve_dtype(dtype, self.device_)
+        if batch_tokens == "auto":
+            batch_tokens = CPU_BATCH_TOKENS if self.device_.type == "cpu" else None
+        self.batch_tokens = int(batch_tokens) if batch_tokens else None
         self.padding_side = padding_side
         self.trust_remote_code = bool(trust_remote_code)
         # config.json is read as JSON; transformers, the tokenizer and the weights load on
@@ -241,12 +252,12 @@ class TextModel(nn.Module):
         left = self.tokenizer.padding_side == "left"
         was_training = self.training
         self.eval()
-        starts = range(0, len(ids), self.batch_size)
+        batches = self._batches(lengths[order])
         show = progress if progress is not None else self.progress
         with torch.inference_mode():
-            for start in tqdm(starts, desc=f"token states before layer {layer}", unit="batch",
-                              disable=not show, total=len(starts)):
-                rows = order[start:start + self.batch_size]
+            for sl in tqdm(batches, desc=f"token states before layer {layer}", unit="batch",
+                           disable=not show):
+                rows = order[sl]
                 inputs = self._inputs(*self.collate([ids[i] for i in rows]))
                 states = states_entering(self.model, layer, **inputs).float().cpu().numpy()
                 width = states.shape[1]
@@ -255,6 +266,18 @@ class TextModel(nn.Module):
                     flat[ptr[i]:ptr[i + 1]] = states[b, width - n:] if left else states[b, :n]
         self.train(was_training)
         return flat, ptr
+
+    def _batches(self, lengths: np.ndarray) -> list[slice]:
+        """Consecutive batches over texts sorted longest first (``lengths``): at most
+        ``batch_size`` texts and ``batch_tokens`` padded token positions each."""
+        out, start = [], 0
+        while start < len(lengths):
+            size = self.batch_size
+            if self.batch_tokens:
+                size = max(1, min(size, self.batch_tokens // max(int(lengths[start]), 1)))
+            out.append(slice(start, start + size))
+            start += size
+        return out
 
     def train(self, mode: bool = True) -> TextModel:
         super().train(mode)
@@ -268,7 +291,8 @@ class TextModel(nn.Module):
 
         Texts are tokenized in one call, duplicates are encoded once, and batches are formed
         longest first from texts of similar token length, so padding (wasted compute) is
-        small; the result is in the input order.
+        small, and hold at most ``batch_size`` texts and ``batch_tokens`` token positions;
+        the result is in the input order.
         """
         from tqdm.auto import tqdm
 
@@ -281,18 +305,18 @@ class TextModel(nn.Module):
             return self.embed(distinct, progress, desc)[[pos[t] for t in texts]]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         ids = self.tokenize(texts)
-        order = np.argsort([-len(x) for x in ids], kind="stable")
+        lengths = np.array([len(x) for x in ids])
+        order = np.argsort(-lengths, kind="stable")
         if progress is None:
             progress = self.progress
         if progress is None:
             progress = len(texts) > 4 * self.batch_size and not os.environ.get("CAUSALREC_QUIET")
         was_training = self.model.training
         self.model.eval()
-        starts = range(0, len(texts), self.batch_size)
         with torch.inference_mode():
-            for start in tqdm(starts, desc=desc, unit="batch", disable=not progress,
-                              total=len(starts)):
-                rows = order[start:start + self.batch_size]
+            for sl in tqdm(self._batches(lengths[order]), desc=desc, unit="batch",
+                           disable=not progress):
+                rows = order[sl]
                 input_ids, mask = self.collate([ids[i] for i in rows])
                 out[rows] = self.forward(input_ids, mask).cpu().numpy()
         if was_training:
