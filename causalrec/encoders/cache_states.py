@@ -25,7 +25,7 @@ class TokenStateCache(EmbeddingCache):
     """Per-text token states [T_i, H] under one key (see :class:`EmbeddingCache`).
 
     ``compute`` returns ``(flat [sum T_i, H], ptr [M + 1])`` for the missing texts, and
-    :meth:`get` returns the same form for the texts asked for, in their order.
+    :meth:`~causalrec.encoders.EmbeddingCache.get` returns the same form for the texts asked for, in their order.
     """
 
     def _block(self, result, n: int, dim: int | None) -> tuple[np.ndarray, np.ndarray]:

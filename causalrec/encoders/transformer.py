@@ -72,7 +72,7 @@ class TextModel(nn.Module):
             from ``sentence_bert_config.json`` when the directory has one).
         batch_size: texts per forward pass in :meth:`embed`.
         batch_tokens: also at most this many token positions (texts x the longest) per
-            forward pass in :meth:`embed`; ``auto``: :data:`CPU_BATCH_TOKENS` on a CPU (the
+            forward pass in :meth:`embed`; ``auto``: ``CPU_BATCH_TOKENS`` (2048) on a CPU (the
             activations of a smaller batch stay in the processor's cache: about 10% less CPU
             time per text than 64 texts of 110 tokens), no limit on a GPU; ``None``: no limit.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
