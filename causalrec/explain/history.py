@@ -238,9 +238,11 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
                      else similarity_order(rec, history, i))
             search = _Search(prober, order, i, k, max_size, prune)
             necessary = search.necessary()
-            for found in (necessary, search.both() if sufficient else None,
-                          search.grown(necessary[0], similarity_order(rec, history, i))
-                          if sufficient and necessary is not None else None):
+            candidates = [necessary, search.both() if sufficient else None]
+            if sufficient and necessary is not None and candidates[1] is None:
+                # no prefix is both: grow the necessary set by the most similar items
+                candidates.append(search.grown(necessary[0], similarity_order(rec, history, i)))
+            for found in candidates:
                 if found is None:
                     continue
                 chosen, rank_after, suff = found
@@ -316,13 +318,35 @@ class _Search:
                 lo = mid
         return hi
 
-    def _pruned(self, chosen: list, ok) -> list:
+    def _pruned(self, chosen: list, sufficient: bool) -> list:
+        """Greedy pruning, last item first: drop an item when the set stays necessary (and
+        ``sufficient``, sufficient). With the closed form the remaining candidates are
+        probed in one batch until one can go (the same sets as one at a time)."""
         cap = len(chosen) if self.prune is True else int(self.prune)
-        if self.prune and 1 < len(chosen) <= cap:
-            for h in list(reversed(chosen)):
+        if not (self.prune and 1 < len(chosen) <= cap):
+            return chosen
+        p, i, k = self.p, self.i, self.k
+
+        def ok(trial: list) -> bool:
+            return p.rank_without(trial, i) > k and (
+                not sufficient or p.rank_with_only(trial, i) <= k)
+
+        todo = list(reversed(chosen))
+        if p.ridge is None:
+            for h in todo:
                 trial = [c for c in chosen if c != h]
                 if ok(trial):
                     chosen = trial
+            return chosen
+        while todo:
+            trials = [[c for c in chosen if c != h] for h in todo]
+            good = p._rank_rows(p.ridge.without(trials), i) > k
+            if sufficient:
+                good &= p._rank_rows(p.fresh.solve_many(trials), i) <= k
+            hits = np.flatnonzero(good)
+            if not len(hits):
+                break
+            chosen, todo = trials[hits[0]], todo[hits[0] + 1:]
         return chosen
 
     def necessary(self) -> tuple[list, int, bool] | None:
@@ -330,8 +354,7 @@ class _Search:
         m = self.shortest(self.drops)
         if m is None:
             return None
-        chosen = self._pruned(list(self.order[:m]),
-                              lambda t: self.p.rank_without(t, self.i) > self.k)
+        chosen = self._pruned(list(self.order[:m]), sufficient=False)
         return chosen, self._rank_after(chosen, m), False
 
     def both(self) -> tuple[list, int, bool] | None:
@@ -345,9 +368,7 @@ class _Search:
             m += 1
         if m > self.limit:
             return None
-        chosen = self._pruned(list(self.order[:m]), lambda t: (
-            self.p.rank_without(t, self.i) > self.k
-            and self.p.rank_with_only(t, self.i) <= self.k))
+        chosen = self._pruned(list(self.order[:m]), sufficient=True)
         return chosen, self._rank_after(chosen, m), True
 
     def grown(self, core: list, more: np.ndarray) -> tuple[list, int, bool] | None:
@@ -363,9 +384,7 @@ class _Search:
             m += 1
         if m is None or m > grow.limit:
             return None
-        chosen = grow._pruned(list(grow.order[:m]), lambda t: (
-            self.p.rank_without(t, self.i) > self.k
-            and self.p.rank_with_only(t, self.i) <= self.k))
+        chosen = grow._pruned(list(grow.order[:m]), sufficient=True)
         return chosen, grow._rank_after(chosen, m), True
 
     def _rank_after(self, chosen: list, m: int) -> int:

@@ -186,6 +186,19 @@ class RidgeFoldIn:
         kept = len(np.intersect1d(history, self.base))
         return self._solve(A.unsqueeze(0), b.unsqueeze(0), [kept])[0]
 
+    def solve_many(self, histories) -> torch.Tensor:
+        """``[P, dim]``: :meth:`solve` of each history (one batched solve)."""
+        A, b, kept = [], [], []
+        for history in histories:
+            history = np.unique(np.asarray(history, dtype=np.int64))
+            a_, b_ = self.normal(history)
+            A.append(a_)
+            b.append(b_)
+            kept.append(len(np.intersect1d(history, self.base)))
+        if not A:
+            return torch.zeros(0, self.V.shape[1])
+        return self._solve(torch.stack(A), torch.stack(b), kept)
+
     def without(self, removals) -> torch.Tensor:
         """``[P, dim]``: ``r(base - R_p)`` for each set ``R_p`` of base items (one batched
         solve)."""

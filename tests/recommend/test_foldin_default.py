@@ -92,3 +92,15 @@ def test_history_scores_fold_in_a_new_user_from_the_population_mean(id_model, me
         for m in (1, len(order)):
             want = _lstsq(V.numpy(), mean.numpy(), order[:m], 10.0, 1.0, fresh.target)
             np.testing.assert_allclose(rows[m - 1].numpy(), want, atol=1e-5, rtol=0)
+
+
+def test_solve_many_equals_single_solves(id_model):
+    _, dm, module = id_model
+    rec = Recommender.from_module(module, dm.train_data)
+    rf = rec.ridge_fold_in(4)
+    base = rec.history(4)
+    sets = [base[1:], base[:1], [], base + [int(np.setdiff1d(np.arange(rec.n_items), base)[0])]]
+    got = rf.solve_many(sets)
+    for row, h in zip(got, sets, strict=True):
+        torch.testing.assert_close(row, rf.solve(h), atol=1e-6, rtol=0)
+    assert rf.solve_many([]).shape == (0, rec.item_vectors().shape[1])
