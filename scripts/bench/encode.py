@@ -117,10 +117,13 @@ def st_python():
                      installs=[[torch_requirement(), f"sentence-transformers=={ST_VERSION}"]])
 
 
-def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
+def bench_throughput(texts: list[str], batch_size: int, repeats: int,
+                     st_batch_size: int = 0) -> dict:
     """causalrec's ``TextModel.embed`` in this process and sentence-transformers'
     ``encode`` in its own venv (a worker process, timed inside), same model directory, same
-    texts and batch size, same torch threads, interleaved; every repeat's embeddings must
+    texts, same torch threads, interleaved; the batch size ``batch_size`` for both (causalrec
+    also caps a CPU batch at ``TextModel.batch_tokens`` token positions) unless
+    ``st_batch_size`` gives sentence-transformers its own; every repeat's embeddings must
     agree (cosine >= 0.9999) or the benchmark fails."""
     import json
 
@@ -133,7 +136,8 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
                      device="cpu").load()
     ours.embed(texts[:batch_size])  # warm-up (allocator, kernels)
     threads = torch.get_num_threads()
-    tokens = padded_tokens(texts, ours.tokenize(texts), batch_size)
+    st_batch = st_batch_size or batch_size
+    tokens = padded_tokens(texts, ours, st_batch)
     t_ours, t_st, c_ours, c_st, cos_min = [], [], [], [], 1.0
     with tempfile.TemporaryDirectory() as tmp, \
             Worker(st_python(), ST_WORKER + WORKER_LOOP, Path(tmp),
@@ -142,14 +146,14 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
         path = Path(tmp) / "texts.json"
         path.write_text(json.dumps(texts))
         info = st.ask(cmd="load", model=str(ours.resolved.path), texts=str(path),
-                      batch_size=batch_size, threads=threads)
+                      batch_size=st_batch, threads=threads)
         for rep in range(repeats):  # A B A B
             t0, c0 = time.perf_counter(), time.process_time()
             our_vec = ours.embed(texts, progress=False)
             t_ours.append(time.perf_counter() - t0)
             c_ours.append(time.process_time() - c0)
             out = Path(tmp) / f"st{rep}.npy"
-            r = st.ask(cmd="run", batch_size=batch_size, out=str(out))
+            r = st.ask(cmd="run", batch_size=st_batch, out=str(out))
             t_st.append(r["seconds"])
             c_st.append(r["cpu"])
             st_vec = np.load(out)
@@ -169,6 +173,7 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
             f"{cos_min:.6f}")
     return {"peer": f"sentence-transformers {info['version']} (own venv, torch "
                     f"{info['torch']})", "texts": len(texts), "batch_size": batch_size,
+            "causalrec_batch_tokens": ours.batch_tokens, "st_batch_size": st_batch,
             "threads": threads, "pairs": len(t_ours),
             "causalrec_s": r["ours_s"], "st_s": r["peer_s"],
             "causalrec_texts_per_s": len(texts) / r["ours_s"],
@@ -178,19 +183,20 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int) -> dict:
             "cpu_ratio_max": rc["max"], "cos_min": cos_min, **tokens}
 
 
-def padded_tokens(texts: list[str], ids: list[list[int]], batch_size: int) -> dict:
+def padded_tokens(texts: list[str], ours, st_batch: int) -> dict:
     """Token positions each library runs through the model (real + padding): causalrec
-    batches texts sorted by token count, sentence-transformers sorted by characters."""
-    lengths = np.array([len(x) for x in ids])
-
-    def total(order) -> int:
-        return int(sum(lengths[order[s:s + batch_size]].max() * len(order[s:s + batch_size])
-                       for s in range(0, len(order), batch_size)))
-
-    ours = total(np.argsort(-lengths, kind="stable"))
-    st = total(np.argsort([-len(t) for t in texts]))
-    return {"tokens_real": int(lengths.sum()), "tokens_run_causalrec": ours,
-            "tokens_run_st": st, "tokens_st_over_causalrec": st / ours}
+    batches texts sorted by token count (``TextModel._batches``), sentence-transformers
+    ``st_batch`` texts sorted by characters."""
+    lengths = np.array([len(x) for x in ours.tokenize(texts)])
+    order = np.argsort(-lengths, kind="stable")
+    batches = ours._batches(lengths[order])
+    ours_total = int(sum(lengths[order[b]].max() * len(order[b]) for b in batches))
+    st_order = np.argsort([-len(t) for t in texts])
+    st_total = int(sum(lengths[st_order[s:s + st_batch]].max() * len(st_order[s:s + st_batch])
+                       for s in range(0, len(texts), st_batch)))
+    return {"causalrec_mean_batch": len(texts) / len(batches), "tokens_real": int(lengths.sum()),
+            "tokens_run_causalrec": ours_total, "tokens_run_st": st_total,
+            "tokens_st_over_causalrec": st_total / ours_total}
 
 
 _FRESH = """
@@ -331,6 +337,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-cold-start", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="cold-start split seeds")
+    ap.add_argument("--st-batch-size", type=int, default=0,
+                    help="sentence-transformers' batch size (0: --batch-size)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads for both libraries (0: torch's default)")
     ap.add_argument("--reviews", type=int, default=0,
@@ -341,14 +349,15 @@ def main(argv: list[str] | None = None) -> dict:
 
         torch.set_num_threads(args.threads)
     if args.reviews:
-        return bench_reviews(args.reviews, args.batch_size, args.repeats)
+        return bench_reviews(args.reviews, args.batch_size, args.repeats, args.st_batch_size)
     if args.quick:
         data, item_text, user_text = None, generated_texts(200), generated_texts(100, seed=1)
         args.repeats = min(args.repeats, 2)
     else:
         data, item_text, user_text = ml100k_texts()
     texts = item_text + user_text
-    results = {"throughput": bench_throughput(texts, args.batch_size, args.repeats)}
+    results = {"throughput": bench_throughput(texts, args.batch_size, args.repeats,
+                                                 args.st_batch_size)}
     _table(f"MiniLM encode: causalrec vs sentence-transformers ({len(item_text)} item + "
            f"{len(user_text)} user texts, {args.repeats} interleaved pairs; ratio = median "
            "sentence-transformers time / causalrec time)", results["throughput"])
@@ -363,14 +372,14 @@ def main(argv: list[str] | None = None) -> dict:
     return results
 
 
-def bench_reviews(n: int, batch_size: int, repeats: int) -> dict:
+def bench_reviews(n: int, batch_size: int, repeats: int, st_batch_size: int = 0) -> dict:
     from causalrec.encoders.transformer import TextModel
 
     texts = review_texts(n)
     tokens = np.mean([len(x) for x in TextModel("minilm", device="cpu").tokenize(texts[:500])])
     print(f"review-length texts: {n} (mean {tokens:.0f} tokens), batch size {batch_size}, "
           f"{repeats} interleaved pairs; load average {os.getloadavg()}", flush=True)
-    results = {"throughput": bench_throughput(texts, batch_size, repeats)}
+    results = {"throughput": bench_throughput(texts, batch_size, repeats, st_batch_size)}
     _table(f"MiniLM encode, review-length texts ({n} texts, mean {tokens:.0f} tokens; "
            f"{repeats} interleaved pairs; ratio = median sentence-transformers time / "
            "causalrec time)", results["throughput"])
