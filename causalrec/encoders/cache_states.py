@@ -72,8 +72,9 @@ class FrozenBottom(nn.Module):
     ``user``), read from (or written to) a :class:`TokenStateCache` under ``root``.
 
     The states are buffers that follow the module's device but are not saved state (a
-    restored encoder recomputes them, or runs the full forward). ``stats[side]`` is what the
-    cache did for that side.
+    restored encoder runs the full forward). They take ``tokens x hidden size x 4`` bytes
+    per text in memory and on disk (about 170 kB for a 110-token MiniLM text, 30 kB for a
+    20-token title). ``stats[side]`` is what the cache did for that side.
     """
 
     def __init__(self, text_model, root, verify: bool = True, progress: bool | None = None):
