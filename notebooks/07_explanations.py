@@ -260,8 +260,8 @@ cg.refutation_table(cg.refute_all(df, adjusted, seed=0))
 # %% [markdown]
 # **Reading.** The counterfactual history explanation is *verified* necessary (removing it
 # drops the item) and, where the search finds one, sufficient; nearest neighbours often are
-# not necessary, but they are almost always sufficient (the items closest to the target pull
-# a new user towards it), so on PS the two differ little; on the simulator the explanation's
+# not necessary, but they are usually sufficient (the items closest to the target pull a new
+# user towards it), so on PS the two differ by a few points only; on the simulator the explanation's
 # items share the target's topic about as often as the neighbours do (see the bench for 5
 # seeds). The
 # interventional effect and the counterfactual PN answer different questions: a modest average
