@@ -28,7 +28,21 @@ ROOT_GENERATORS = {
 def read_graph(graph) -> GraphSpec:
     """The validated :class:`~causalrec.graphs.GraphSpec` of a graph name, YAML path, mapping
     or spec, checked for the simulator (:func:`check_simulable`). A missing file or name is a
-    :class:`~causalrec.graphs.GraphValidationError` too, so a caller catches one error type."""
+    :class:`~causalrec.graphs.GraphValidationError` too, so a caller catches one error type.
+
+    Example:
+        >>> from causalrec.sim import read_graph
+        >>> g = read_graph("popularity_bias")
+        >>> g.treatment, g.outcome, g.order   # the order the simulator draws nodes in
+        ('exposure', 'click', ['popularity', 'intent', 'exposure', 'click'])
+        >>> read_graph({"name": "three_arms", "treatment": "dose", "outcome": "buy",
+        ...             "nodes": [{"name": "dose", "states": [0, 1, 2], "role": "treatment"},
+        ...                       {"name": "buy", "states": [0, 1], "role": "outcome"}],
+        ...             "edges": [["dose", "buy"]]})
+        Traceback (most recent call last):
+        ...
+        causalrec.graphs.spec.GraphValidationError: graph 'three_arms' (<mapping>): the treatment 'dose' must be binary, has states [0, 1, 2]
+    """
     try:
         spec = load_graph(str(graph) if isinstance(graph, Path) else graph)
     except FileNotFoundError as exc:
