@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .search import PrefixSearch
+
 
 class ExplanationError(ValueError):
     """Bad input to an explanation: unknown user or item, or an item not in the top-K."""
@@ -236,7 +238,7 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
         for name in orders:
             order = (support_order(rec, history, i, scores, k) if name == "support"
                      else similarity_order(rec, history, i))
-            search = _Search(prober, order, i, k, max_size, prune)
+            search = PrefixSearch(prober, order, i, k, max_size, prune)
             necessary = search.necessary()
             candidates = [necessary, search.both() if sufficient else None]
             if sufficient and necessary is not None and candidates[1] is None:
@@ -264,132 +266,6 @@ def counterfactual_history(rec, user, item, k: int = 10, *, max_size: int | None
         out.sufficient = bool(suff) if sufficient else None
     out.probes = prober.probes
     return out
-
-
-class _Search:
-    """Prefixes of one order: the shortest whose removal drops the item (necessary), the
-    shortest that is also sufficient, each pruned to an irreducible set. Every answer is
-    cached; with the closed-form fold-in prefixes are probed in batches (1..16, 1..32, ...)."""
-
-    def __init__(self, prober: Prober, order: np.ndarray, i: int, k: int, max_size,
-                 prune: bool | int) -> None:
-        self.p, self.order, self.i, self.k, self.prune = prober, order, i, k, prune
-        self.limit = len(order) if max_size is None else min(int(max_size), len(order))
-        self.without: dict[int, int] = {}  # prefix length -> rank without it
-        self.only: dict[int, int] = {}  # prefix length -> rank with only it
-
-    def _batch(self, store: dict, probe, m: int) -> bool:
-        """Fill ``store`` with prefixes ``1..L`` in one batch of the closed form (``L``
-        doubles from 16, so a small set costs a small batch); False without it."""
-        n = min(self.limit, max(m, 2 * len(store), 16))
-        batch = probe(self.order, n, self.i)
-        if batch is None:
-            return False
-        store.update({j + 1: int(r) for j, r in enumerate(batch)})
-        return True
-
-    def drops(self, m: int) -> bool:
-        if m not in self.without and not self._batch(self.without, self.p.prefix_ranks, m):
-            self.without[m] = self.p.rank_without(self.order[:m], self.i)
-        return self.without[m] > self.k
-
-    def keeps(self, m: int) -> bool:
-        if m not in self.only and not self._batch(self.only, self.p.prefix_ranks_only, m):
-            self.only[m] = self.p.rank_with_only(self.order[:m], self.i)
-        return self.only[m] <= self.k
-
-    def shortest(self, pred, lo: int = 0) -> int | None:
-        """The shortest prefix length in ``lo + 1..limit`` satisfying ``pred``, by doubling
-        then bisection (``pred`` taken as monotone; the answer satisfies it)."""
-        hi, m = None, lo + 1
-        while m <= self.limit:
-            if pred(m):
-                hi = m
-                break
-            lo = m
-            m = self.limit if m < self.limit and 2 * m > self.limit else 2 * m
-        if hi is None:
-            return None
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if pred(mid):
-                hi = mid
-            else:
-                lo = mid
-        return hi
-
-    def _pruned(self, chosen: list, sufficient: bool) -> list:
-        """Greedy pruning, last item first: drop an item when the set stays necessary (and
-        ``sufficient``, sufficient). With the closed form the remaining candidates are
-        probed in one batch until one can go (the same sets as one at a time)."""
-        cap = len(chosen) if self.prune is True else int(self.prune)
-        if not (self.prune and 1 < len(chosen) <= cap):
-            return chosen
-        p, i, k = self.p, self.i, self.k
-
-        def ok(trial: list) -> bool:
-            return p.rank_without(trial, i) > k and (
-                not sufficient or p.rank_with_only(trial, i) <= k)
-
-        todo = list(reversed(chosen))
-        if p.ridge is None:
-            for h in todo:
-                trial = [c for c in chosen if c != h]
-                if ok(trial):
-                    chosen = trial
-            return chosen
-        while todo:
-            trials = [[c for c in chosen if c != h] for h in todo]
-            good = p._rank_rows(p.ridge.without(trials), i) > k
-            if sufficient:
-                good &= p._rank_rows(p.fresh.solve_many(trials), i) <= k
-            hits = np.flatnonzero(good)
-            if not len(hits):
-                break
-            chosen, todo = trials[hits[0]], todo[hits[0] + 1:]
-        return chosen
-
-    def necessary(self) -> tuple[list, int, bool] | None:
-        """The shortest dropping prefix, pruned: ``(items, rank after removal, False)``."""
-        m = self.shortest(self.drops)
-        if m is None:
-            return None
-        chosen = self._pruned(list(self.order[:m]), sufficient=False)
-        return chosen, self._rank_after(chosen, m), False
-
-    def both(self) -> tuple[list, int, bool] | None:
-        """The shortest prefix that is necessary and sufficient, pruned keeping both:
-        ``(items, rank after removal, True)``, or None."""
-        m_n, m_s = self.shortest(self.drops), self.shortest(self.keeps)
-        if m_n is None or m_s is None:
-            return None
-        m = max(m_n, m_s)
-        while m <= self.limit and not (self.drops(m) and self.keeps(m)):
-            m += 1
-        if m > self.limit:
-            return None
-        chosen = self._pruned(list(self.order[:m]), sufficient=True)
-        return chosen, self._rank_after(chosen, m), True
-
-    def grown(self, core: list, more: np.ndarray) -> tuple[list, int, bool] | None:
-        """A necessary ``core`` grown by the fewest items of ``more`` (in order) until it is
-        also sufficient, then pruned keeping both: ``(items, rank after removal, True)``,
-        or None."""
-        extra = np.asarray([h for h in more.tolist() if h not in set(core)], dtype=np.int64)
-        room = len(extra) if self.limit >= len(self.order) else self.limit - len(core)
-        grow = _Search(self.p, np.concatenate([np.asarray(core, np.int64), extra]), self.i,
-                       self.k, len(core) + max(room, 0), self.prune)
-        m = grow.shortest(grow.keeps, lo=len(core) - 1)
-        while m is not None and m <= grow.limit and not (grow.drops(m) and grow.keeps(m)):
-            m += 1
-        if m is None or m > grow.limit:
-            return None
-        chosen = grow._pruned(list(grow.order[:m]), sufficient=True)
-        return chosen, grow._rank_after(chosen, m), True
-
-    def _rank_after(self, chosen: list, m: int) -> int:
-        return self.without[m] if len(chosen) == m and m in self.without else \
-            self.p.rank_without(chosen, self.i)
 
 
 def nearest_neighbour_explanation(rec, user, item, size: int = 1) -> list[int]:
