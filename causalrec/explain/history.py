@@ -76,8 +76,11 @@ class HistoryExplanation:
         if not self.found:
             return (f"no set of the user's interactions (up to the searched size) drops item "
                     f"{self.item} from the top-{self.k}")
+        alone = {True: "; a new user with only these gets it in the top-{k} too",
+                 False: "; they alone would not get it into the top-{k}"}.get(self.sufficient, "")
         return (f"without {self.items} ({self.size} interaction(s)) item {self.item} falls "
-                f"from rank {self.rank_before} to {self.rank_after} (top-{self.k})")
+                f"from rank {self.rank_before} to {self.rank_after} (top-{self.k})"
+                + alone.format(k=self.k))
 
 
 class Prober:

@@ -120,3 +120,22 @@ def test_sufficient_search_returns_necessary_and_sufficient_irreducible_sets(bpr
     with pytest.raises(ValueError, match="orders must be"):
         counterfactual_history(rec, rec.user_ids[6], rec.recommend([rec.user_ids[6]], k=k)[
             "item"].iloc[0], k, orders=("random",))
+
+
+def test_the_summary_says_whether_the_set_is_sufficient(bpr):
+    rec, _ = bpr
+    said = set()
+    for user in rec.user_ids[:16]:
+        item = rec.recommend([user], k=5)["item"].iloc[0]
+        e = counterfactual_history(rec, user, item, 5)
+        if not e.found:
+            assert str(e).startswith("no set of the user's interactions")
+            continue
+        text = str(e)
+        assert f"falls from rank {e.rank_before} to {e.rank_after} (top-5)" in text
+        assert ("a new user with only these gets it in the top-5 too" in text) == e.sufficient
+        assert ("they alone would not get it into the top-5" in text) == (not e.sufficient)
+        said.add(e.sufficient)
+        plain = counterfactual_history(rec, user, item, 5, sufficient=False)
+        assert "new user" not in str(plain) and "alone" not in str(plain)
+    assert True in said
