@@ -38,6 +38,24 @@ class CausalRecModule(L.LightningModule):
             gini, avg_popularity, tail_share; ``tail`` defines the long tail).
         ips_eta: when set, also log self-normalised IPS recall/DCG with item propensities
             ``(pop / max pop) ** ips_eta`` from the training data (Yang et al. 2018).
+
+    Example:
+        A training step is the head's loss of the batch given the head's forward outputs,
+        ``head.loss(batch, head(batch))`` (a new head defines those two):
+
+        >>> import torch
+        >>> from causalrec.experiment import compose
+        >>> from causalrec.models import build_datamodule, build_module
+        >>> cfg = compose(["head=bpr", "dataset.source.n_users=20",
+        ...                "dataset.source.n_items=30", "dataset.source.per_user=5"])
+        >>> dm = build_datamodule(cfg)
+        >>> dm.setup("fit")
+        >>> module = build_module(cfg, dm.train_data)
+        >>> batch = next(iter(dm.train_dataloader()))
+        >>> module.on_train_epoch_start()
+        >>> loss = module.training_step(batch, 0)
+        >>> torch.equal(loss, module.head.loss(batch, module.head(batch)))
+        True
     """
 
     def __init__(self, encoder: nn.Module, head: nn.Module,
