@@ -113,7 +113,7 @@ def explain(recommender, user, item, k: int = 10, *, data=None, network: Any = N
         ['i17', 'i3', 'i1']
         >>> e = explain(rec, "u0", "i17", k=3)
         >>> print(e.history)  # doctest: +ELLIPSIS
-        without [...] (... interaction(s)) item i17 falls from rank 1 to ... (top-3)
+        without [...] (... interaction(s)) item i17 falls from rank 1 to ... (top-3)...
         >>> e.history.size == len(e.history.items) > 0, e.history.rank_after > 3
         (True, True)
         >>> rec.update("u0", remove_items=e.history.items)
