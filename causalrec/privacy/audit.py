@@ -114,6 +114,18 @@ def lira_offline(target_scores: np.ndarray, shadow_scores: np.ndarray,
         target_scores: [U] attack scores of the users under the target model.
         shadow_scores: [K, U] the same scores under K shadow models.
         shadow_in: [K, U] whether shadow model k trained on user u.
+
+    Example:
+        Two shadow models, two users. With both users OUT of both shadows the OUT means are
+        2 and 4 and the pooled deviation is 1; once user 0 is IN shadow 0, only shadow 1's
+        score 3 is their OUT mean and the pooled deviation is ``sqrt(2/3)``:
+
+        >>> from causalrec.privacy import lira_offline
+        >>> shadow = [[1.0, 3.0], [3.0, 5.0]]
+        >>> lira_offline([4.0, 4.0], shadow, [[False, False], [False, False]]).tolist()
+        [2.0, 0.0]
+        >>> lira_offline([4.0, 4.0], shadow, [[True, False], [False, False]]).round(4).tolist()
+        [1.2247, 0.0]
     """
     t = np.asarray(target_scores, dtype=np.float64)
     s = np.asarray(shadow_scores, dtype=np.float64)
