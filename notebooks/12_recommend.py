@@ -26,9 +26,11 @@
 # scores with the head's own `full_scores`, so its lists are exactly those the evaluation
 # loop ranks. A new user's sentence goes through the same language model, centring and
 # projection as the training users' texts (a user's own text lands on that user, cosine
-# ≥ 0.9999); `update` re-encodes a text user from new text (ID users get a fold-in: a few
-# BPR steps on the user vector with everything else frozen, after Rendle and
-# Schmidt-Thieme 2008). For a causal head (TARNet, Shalit et al. 2017) on the simulator,
+# ≥ 0.9999); `update` re-encodes a text user from new text. ID users get a fold-in with
+# everything else frozen: for dot-product heads the closed-form implicit-feedback least
+# squares of Hu, Koren and Volinsky 2008 (one small solve, the Recommender's default), for
+# other heads a few BPR gradient steps on the user vector (Rendle and Schmidt-Thieme 2008).
+# For a causal head (TARNet, Shalit et al. 2017) on the simulator,
 # `objective="outcome"` ranks by the predicted click if recommended, `objective="uplift"` by
 # the predicted effect of recommending; the simulator knows the true effect of every pair.
 # Ranking by uplift is the causal recommendation of Sato et al. 2019 ("Uplift-based
