@@ -58,6 +58,16 @@ def resolve_model(ref: str | os.PathLike, *, allow_download: bool = False,
     Raises:
         ModelNotAvailableError: the alias's package is missing, the directory does not hold a
             model, or a hub id was given while ``allow_download`` is off.
+
+    Example:
+        >>> from causalrec.encoders import resolve_model
+        >>> model = resolve_model("minilm")  # all-MiniLM-L6-v2 from its PyPI package
+        >>> model.path.name, model.identity.startswith("sha256:")
+        ('model', True)
+        >>> resolve_model("sentence-transformers/all-mpnet-base-v2")
+        Traceback (most recent call last):
+        ...
+        causalrec.encoders.model_ref.ModelNotAvailableError: model 'sentence-transformers/all-mpnet-base-v2' is a Hugging Face hub id, and loading from the hub is off by default (offline first). ...
     """
     text = os.fspath(ref)
     if text.lower() in ALIASES:
