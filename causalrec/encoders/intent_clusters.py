@@ -110,6 +110,16 @@ def project_2d(embeddings, method: str = "pca", seed: int = 0, perplexity: float
 
     ``pca`` (linear, deterministic) or ``tsne`` (van der Maaten & Hinton 2008; perplexity is
     capped below the number of rows; ``max_iter`` optimisation steps, at least 250).
+
+    Example:
+        Three points on a line: PCA puts them at distance ``sqrt(2)`` either side of their
+        mean along the first axis, and the second axis is empty:
+
+        >>> import numpy as np
+        >>> from causalrec.encoders import project_2d
+        >>> p = project_2d(np.array([[0, 0, 0], [1, 1, 0], [2, 2, 0]]))
+        >>> p.shape, np.abs(p).round(3).tolist()
+        ((3, 2), [[1.414, 0.0], [0.0, 0.0], [1.414, 0.0]])
     """
     x = _as_array(embeddings)
     if method == "pca":
