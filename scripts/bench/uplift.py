@@ -13,6 +13,7 @@ effect per user) is printed as a reference row.
     .venv/bin/python scripts/bench/uplift.py                # 5 seeds
     .venv/bin/python scripts/bench/uplift.py --seeds 2 --epochs 5
     .venv/bin/python scripts/bench/uplift.py --noise        # the validation estimate's noise
+    .venv/bin/python scripts/bench/uplift.py --trajectory ulrmf --epochs 12   # per epoch
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ HEADS = {"BPR (outcome)": ["head=bpr"], "naive (outcome)": ["head=naive"],
          # reference, not a Sato head: two outcome models, ranked by mu1 - mu0 (off by default)
          "T-learner": ["head=t_learner", "model.monitor=val/ips_cdcg@10"]}
 DEFAULT_HEADS = [h for h in HEADS if h != "T-learner"]
+
+
+def torch_threads():
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") -> dict:
@@ -115,6 +122,56 @@ def validation_noise(seed: int = 0, draws: int = 200) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("ranking")
 
 
+def trajectory(head: str, epochs: int, seed: int = 0) -> pd.DataFrame:
+    """Per epoch of one head (no early stopping): validation outcome NDCG@10, the logged
+    validation estimate ``val/ips_cdcg@10``, and the truth it cannot see: CDCG@10 of the same
+    ranking of the validation items and CP@10 / CDCG@10 of the full ranking. Diagnostic only:
+    built from the library's parts (datamodule, module, a Lightning trainer) so that a
+    callback can read the truth; no selection uses it."""
+    import lightning as L
+    import torch
+
+    import causalrec as cr
+    from causalrec.evaluation import causal_ranking_metrics
+    from causalrec.evaluation.causal import ips_causal_ranking_from_rows
+    from causalrec.models.build import build_datamodule, build_module
+    from causalrec.sim.uplift import simulate_uplift
+
+    cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"head={head}", f"seed={seed}",
+                                 "encoder.dim=32", "model.optimizer.lr=0.005",
+                                 "model.causal_metrics=true"])
+    L.seed_everything(seed, verbose=False)
+    dm = build_datamodule(cfg, seed=seed)
+    dm.setup("fit")
+    module = build_module(cfg, dm.train_data)
+    src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
+    _, truth = simulate_uplift(cfg.dataset.source.source, **src)
+    v = dm.split.valid.interactions
+    u, i = v["user"].to_numpy(), v["item"].to_numpy()
+    ones, rows = np.ones(len(u)), []
+
+    class Truth(L.Callback):
+        def on_validation_end(self, trainer, pl_module):  # after the module logged
+            if trainer.sanity_checking:
+                return
+            with torch.no_grad():
+                s = pl_module.head.full_scores(torch.as_tensor(np.unique(u)))
+            s = s.double().numpy()[np.searchsorted(np.unique(u), u), i]
+            cand = ips_causal_ranking_from_rows(s, u, truth.tau[u, i], ones, ones / 2, clip=1e-9)
+            full = causal_ranking_metrics(pl_module.head, truth.tau, ks=(10,))
+            m = trainer.callback_metrics
+            rows.append({"epoch": trainer.current_epoch, "val NDCG@10": float(m["val/ndcg@10"]),
+                         "val IPS CDCG@10": float(m["val/ips_cdcg@10"]),
+                         "true CDCG@10 (val items)": cand["ips_cdcg@10"] / 2,
+                         "true CP@10": full["cp@10"], "true CDCG@10": full["cdcg@10"]})
+
+    trainer = L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False,
+                        enable_checkpointing=False, enable_model_summary=False,
+                        callbacks=[Truth()])
+    trainer.fit(module, datamodule=dm)
+    return pd.DataFrame(rows).set_index("epoch")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -125,9 +182,16 @@ def main(argv=None):
                     help="comma-separated subset of the heads (BPR, the baseline, is always run)")
     ap.add_argument("--set", nargs="*", default=[], metavar="HEAD:KEY=VALUE",
                     help="extra overrides of one head, e.g. ULRMF:head.alpha=auto")
+    ap.add_argument("--trajectory", metavar="HEAD",
+                    help="only print one head's per-epoch validation estimate and truth")
     ap.add_argument("--noise", action="store_true",
                     help="only print the validation estimate's noise (validation_noise)")
     args = ap.parse_args(argv)
+    if args.trajectory:
+        torch_threads()
+        print(f"{args.trajectory}, seed 0, every epoch (truth shown, never used)")
+        print(trajectory(args.trajectory, args.epochs).round(4).to_string())
+        return None
     if args.noise:
         print("IPS CDCG@10 of the seed-0 validation rows, log redrawn 200 times")
         print(validation_noise().round(4).to_string())
