@@ -60,6 +60,18 @@ class PoissonBatches(IterableDataset):
     An empty draw yields one placeholder row with ``group = -1``: the step still happens
     (the accountant counts it and the noise is added) and the clipper gives that row a
     clipping factor of 0, so it contributes nothing.
+
+    Example:
+        A user joins a step with all their rows or with none (user 0 owns items 0-2, user 1
+        item 3, user 2 items 4-5); ``group`` is the unit the clipper bounds:
+
+        >>> import numpy as np
+        >>> from causalrec.privacy import PoissonBatches
+        >>> rows = {"user": np.array([0, 0, 0, 1, 2, 2]), "item": np.arange(6)}
+        >>> batches = PoissonBatches(lambda epoch: rows, "user", n_users=3, sample_rate=0.5,
+        ...                          steps_per_epoch=2)
+        >>> [(b["item"].tolist(), b["group"].tolist()) for b in batches]
+        [([3, 4, 5], [1, 2, 2]), ([3], [1])]
     """
 
     def __init__(self, make_epoch, unit: str, n_users: int, sample_rate: float,
