@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -51,13 +52,14 @@ def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") ->
               "model.causal_metrics=true"]
     if not any(o.startswith("model.monitor=") for o in overrides):
         common.append(f"model.monitor={monitor}")
-    run_dir = out / f"{name.split()[0]}-{seed}"
-    cr.experiment.run(common + overrides, output_dir=run_dir)
+    run_dir = out / f"{name.split()[0]}-{seed}-{zlib.crc32(' '.join(overrides).encode()):08x}"
+    record = cr.experiment.run(common + overrides, output_dir=run_dir)
     cfg, dm, module = cr.experiment.load_model(run_dir, checkpoint="best.ckpt") \
         if (run_dir / "checkpoints" / "best.ckpt").exists() else _untrained(run_dir)
     src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
     _, truth = simulate_uplift(cfg.dataset.source.source, **src)
-    return causal_ranking_metrics(module.head, truth.tau, ks=(10,))
+    best = record.get(f"best_{cfg.model.monitor}", record.get(cfg.model.monitor, np.nan))
+    return {**causal_ranking_metrics(module.head, truth.tau, ks=(10,)), "val": float(best)}
 
 
 def random_ranking(seed) -> dict:
@@ -182,6 +184,9 @@ def main(argv=None):
                     help="comma-separated subset of the heads (BPR, the baseline, is always run)")
     ap.add_argument("--set", nargs="*", default=[], metavar="HEAD:KEY=VALUE",
                     help="extra overrides of one head, e.g. ULRMF:head.alpha=auto")
+    ap.add_argument("--grid", nargs="*", default=[], metavar="HEAD:KEY=V1,V2",
+                    help="per seed, keep the value with the best validation monitor, e.g. "
+                         "ULRMF:head.alpha=0.1,0.5,0.9")
     ap.add_argument("--trajectory", metavar="HEAD",
                     help="only print one head's per-epoch validation estimate and truth")
     ap.add_argument("--noise", action="store_true",
@@ -201,6 +206,14 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"unknown --heads {sorted(unknown)}; known: {list(HEADS)}")
     heads = {k: v for k, v in HEADS.items() if k in want}
+    grid = {}
+    for g in args.grid:
+        head_name, _, rest = g.partition(":")
+        key, _, values = rest.partition("=")
+        if head_name not in heads or not key or not values:
+            raise SystemExit(f"--grid takes HEAD:KEY=V1,V2 with HEAD one of {list(heads)}; "
+                             f"got {g!r}")
+        grid[head_name] = (key, values.split(","))
     bad = [o for o in args.set if ":" not in o or o.split(":", 1)[0] not in heads]
     if bad:
         raise SystemExit(f"--set takes HEAD:KEY=VALUE with HEAD one of {list(heads)}; got {bad}")
@@ -210,10 +223,17 @@ def main(argv=None):
         for seed in range(args.seeds):
             for name, ov in heads.items():
                 ov = ov + [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == name]
-                m = run_head(name, ov, seed, args.epochs, Path(tmp), args.monitor)
+                key, values = grid.get(name, (None, [None]))
+                tried = []
+                for value in values:  # Sato et al.: the hyperparameter chosen on validation
+                    extra = [] if key is None else [f"{key}={value}"]
+                    m = run_head(name, ov + extra, seed, args.epochs, Path(tmp), args.monitor)
+                    tried.append({**m, "chosen": value})
+                    print(f"seed {seed} {name:<16} {' '.join(extra):<18} CP@10 "
+                          f"{m['cp@10']:+.4f}  CDCG@10 {m['cdcg@10']:+.4f}  validation "
+                          f"{m['val']:+.4f}", flush=True)
+                m = max(tried, key=lambda t: -np.inf if np.isnan(t["val"]) else t["val"])
                 rows.append({"head": name, "seed": seed, **m})
-                print(f"seed {seed} {name:<16} CP@10 {m['cp@10']:+.4f}  CDCG@10 "
-                      f"{m['cdcg@10']:+.4f}", flush=True)
             rows.append({"head": "random ranking", "seed": seed, **random_ranking(seed)})
     df = pd.DataFrame(rows)
     base = df[df["head"] == "BPR (outcome)"].set_index("seed")
@@ -229,6 +249,9 @@ def main(argv=None):
             row[f"{label} gain vs BPR"] = d.mean()
             row[f"{label} gain in SE"] = d.mean() / se if se and se > 0 else float("nan")
         out.append(row)
+    for name in grid:
+        print(f"{name}: {grid[name][0]} chosen on validation per seed:",
+              df[df["head"] == name]["chosen"].tolist())
     print(f"\nml100k uplift protocol, {args.seeds} seeds, {args.epochs} max epochs, "
           f"model.monitor={args.monitor}", " ".join(args.set))
     print(pd.DataFrame(out).set_index("head").round(5).to_string())
