@@ -186,8 +186,8 @@ fig.tight_layout()
 #   The **selected** candidate is the one with the best mean validation NDCG@10; only it is
 #   claimed against the baseline.
 #
-# The 42 runs take about an hour on two busy cores, so they are not trained here: the table
-# was written by
+# The 48 runs took 40 min of run time on two busy cores (UniSRec about 5 min per seed, the
+# others 10-75 s), so they are not trained here: the table was written by
 # `.venv/bin/python scripts/studies/intent_ml100k.py` (one run record per method and seed
 # under `outputs/studies/intent_ml100k/`, then `causalrec-compare` over them, paired on
 # seed), which writes one row per run to `notebooks/data/intent_ml100k.csv`. The paired
