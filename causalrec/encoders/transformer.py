@@ -24,8 +24,8 @@ from .layer_split import freeze_below, layer_stack, run_from, states_entering
 from .model_ref import resolve_model
 from .pooling import POOLINGS, pool
 
-#: token positions per forward pass of :meth:`TextModel.embed` on a CPU (``batch_tokens:
-#: auto``): 16 to 18 review-length texts, 64 titles
+#: token positions per forward pass of ``TextModel.embed`` on one CPU thread
+#: (``batch_tokens: auto``): 16 to 18 review-length texts, 64 titles
 CPU_BATCH_TOKENS = 2048
 
 #: model types whose embeddings derive positions from the input ids and the pad token
@@ -72,9 +72,11 @@ class TextModel(nn.Module):
             from ``sentence_bert_config.json`` when the directory has one).
         batch_size: texts per forward pass in :meth:`embed`.
         batch_tokens: also at most this many token positions (texts x the longest) per
-            forward pass in :meth:`embed`; ``auto``: ``CPU_BATCH_TOKENS`` (2048) on a CPU (the
-            activations of a smaller batch stay in the processor's cache: about 10% less CPU
-            time per text than 64 texts of 110 tokens), no limit on a GPU; ``None``: no limit.
+            forward pass in :meth:`embed`; ``None``: no limit; ``auto``:
+            ``CPU_BATCH_TOKENS`` (2048) on a CPU when torch runs one thread (the activations
+            of a smaller batch stay in the processor's cache: about 10% less CPU time per
+            text than 64 texts of 110 tokens), else no limit (with several threads on a busy
+            machine, each extra batch adds thread synchronisation that costs more).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         dtype: ``auto`` (bfloat16 on a GPU, float32 on CPU), ``float32``, ``bfloat16``, ``float16``.
         padding_side: ``left``/``right``; ``None`` keeps the tokenizer's own.
@@ -102,9 +104,10 @@ class TextModel(nn.Module):
         self.batch_size = int(batch_size)
         self.device_ = resolve_device(device)
         self.dtype_ = resolve_dtype(dtype, self.device_)
-        if batch_tokens == "auto":
-            batch_tokens = CPU_BATCH_TOKENS if self.device_.type == "cpu" else None
-        self.batch_tokens = int(batch_tokens) if batch_tokens else None
+        if batch_tokens not in (None, "auto") and int(batch_tokens) < 1:
+            raise ValueError(f"batch_tokens must be a positive integer, 'auto' or None, not "
+                             f"{batch_tokens!r}")
+        self.batch_tokens = batch_tokens if batch_tokens in (None, "auto") else int(batch_tokens)
         self.padding_side = padding_side
         self.trust_remote_code = bool(trust_remote_code)
         # config.json is read as JSON; transformers, the tokenizer and the weights load on
@@ -267,14 +270,23 @@ class TextModel(nn.Module):
         self.train(was_training)
         return flat, ptr
 
+    @property
+    def token_budget(self) -> int | None:
+        """``batch_tokens`` resolved for the current device and torch thread count."""
+        if self.batch_tokens != "auto":
+            return self.batch_tokens
+        one_cpu_thread = self.device_.type == "cpu" and torch.get_num_threads() == 1
+        return CPU_BATCH_TOKENS if one_cpu_thread else None
+
     def _batches(self, lengths: np.ndarray) -> list[slice]:
         """Consecutive batches over texts sorted longest first (``lengths``): at most
         ``batch_size`` texts and ``batch_tokens`` padded token positions each."""
+        budget = self.token_budget
         out, start = [], 0
         while start < len(lengths):
             size = self.batch_size
-            if self.batch_tokens:
-                size = max(1, min(size, self.batch_tokens // max(int(lengths[start]), 1)))
+            if budget:
+                size = max(1, min(size, budget // max(int(lengths[start]), 1)))
             out.append(slice(start, start + size))
             start += size
         return out

@@ -173,7 +173,7 @@ def bench_throughput(texts: list[str], batch_size: int, repeats: int,
             f"{cos_min:.6f}")
     return {"peer": f"sentence-transformers {info['version']} (own venv, torch "
                     f"{info['torch']})", "texts": len(texts), "batch_size": batch_size,
-            "causalrec_batch_tokens": ours.batch_tokens, "st_batch_size": st_batch,
+            "causalrec_batch_tokens": ours.token_budget, "st_batch_size": st_batch,
             "threads": threads, "pairs": len(t_ours),
             "causalrec_s": r["ours_s"], "st_s": r["peer_s"],
             "causalrec_texts_per_s": len(texts) / r["ours_s"],

@@ -30,7 +30,14 @@ def test_minilm_matches_sentence_transformers():
     assert tm.max_length == st.max_seq_length == 256
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     # batches cut by a token budget (CPU default) give the same vectors as one batch
-    assert tm.batch_tokens == 2048
+    threads = torch.get_num_threads()
+    try:  # auto: a token budget on one CPU thread only
+        torch.set_num_threads(1)
+        assert tm.token_budget == 2048
+        torch.set_num_threads(2)
+        assert tm.token_budget is None
+    finally:
+        torch.set_num_threads(threads)
     budget = TextModel("minilm", batch_size=64, batch_tokens=40, device="cpu")
     one = TextModel("minilm", batch_size=64, batch_tokens=None, device="cpu")
     a, b = budget.embed(TEXTS), one.embed(TEXTS)
@@ -48,6 +55,8 @@ def test_batches_honour_the_text_and_token_limits(tiny_bert_dir):
         np.array([7, 7]))[0] == slice(0, 1)  # a text longer than the budget: alone
     assert TextModel(str(tiny_bert_dir), batch_size=3, batch_tokens=None, device="cpu")._batches(
         lengths)[0] == slice(0, 3)
+    with pytest.raises(ValueError, match="batch_tokens must be a positive integer.*0"):
+        TextModel(str(tiny_bert_dir), batch_tokens=0, device="cpu")
 
 
 def _single(tm, texts):
