@@ -194,8 +194,9 @@ cp.groupby("head", sort=False)[["monitor"]].first().join(summary)
 # mostly keeps the first epochs, which is why it helps (selected on outcome NDCG instead:
 # ULRMF 0.059, ULBPR 0.036, DLCE 0.057; choosing alpha / chi per seed on it as well, as Sato
 # et al. tune them, `--grid ...`: 0.057, 0.057, 0.055, +0.4 to +0.8 SE). The estimate is not
-# biased — redrawing a trained ULRMF's validation log from the truth centres it on the true
-# value — it is too noisy: the realised seed-0 log reads 0.43 for a ranking whose true value
-# is 0.32, its test log 0.24. Setting ULRMF/ULBPR's alpha from the treated share
+# biased — redrawing the validation log from the truth centres it on the true value for every
+# ranking tried, a trained ULRMF's included (`--noise`) — it is too noisy: the realised seed-0
+# log reads 0.43 both for ULRMF after 7 epochs and for a random ranking, whose true values
+# are 0.32 and 0.31. Setting ULRMF/ULBPR's alpha from the treated share
 # (`head.alpha=auto`, derived for unconfounded assignment) makes them worse (0.014, 0.047):
 # the logging policy here is confounded.

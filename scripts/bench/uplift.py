@@ -88,20 +88,29 @@ def _untrained(run_dir):
     return cfg, dm, build_module(cfg, dm.train_data, with_optimizer=False).eval()
 
 
-def validation_noise(seed: int = 0, draws: int = 200) -> pd.DataFrame:
+def validation_noise(seed: int = 0, draws: int = 200, epochs: int = 7) -> pd.DataFrame:
     """How precisely can the logged validation rows rank models? For fixed rankings of each
-    user's validation items (by the true effect, at random, by p1 = outcome ranking), the
-    validation log's treatments and outcomes are redrawn from the truth ``draws`` times; the
-    IPS estimate of CDCG@10 (what uplift heads early-stop on) is compared with the true
-    CDCG@10 of the same ranking of the same items (``tau`` in place of the IPS term)."""
+    user's validation items (by the true effect, at random, by p1 = outcome ranking, and
+    ULRMF's after ``epochs`` epochs of training), the validation log's treatments and outcomes
+    are redrawn from the truth ``draws`` times; the IPS estimate of CDCG@10 (what uplift heads
+    early-stop on) is compared with the true CDCG@10 of the same ranking of the same items
+    (``tau`` in place of the IPS term) and with its value on the realised log."""
+    import lightning as L
+    import torch
+
     import causalrec as cr
     from causalrec.evaluation.causal import ips_causal_ranking_from_rows
-    from causalrec.models.build import build_datamodule
+    from causalrec.models.build import build_datamodule, build_module
     from causalrec.sim.uplift import simulate_uplift
 
-    cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"seed={seed}", "head=ulrmf"])
+    cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"seed={seed}", "head=ulrmf",
+                                 "encoder.dim=32", "model.optimizer.lr=0.005"])
+    L.seed_everything(seed, verbose=False)
     dm = build_datamodule(cfg, seed=seed)
     dm.setup()
+    module = build_module(cfg, dm.train_data)
+    L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False, limit_val_batches=0,
+              enable_checkpointing=False, enable_model_summary=False).fit(module, datamodule=dm)
     src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
     _, truth = simulate_uplift(cfg.dataset.source.source, **src)
     v = dm.split.valid.interactions
@@ -110,8 +119,10 @@ def validation_noise(seed: int = 0, draws: int = 200) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     ones = np.ones(len(u))
     rows = []
+    with torch.no_grad():
+        trained = module.head.full_scores(torch.arange(truth.tau.shape[0])).double().numpy()
     for name, s in (("by true effect", p1 - p0), ("random", rng.random(len(u))),
-                    ("by p1 (outcome)", p1)):
+                    ("by p1 (outcome)", p1), (f"ULRMF, {epochs} epochs", trained[u, i])):
         true = ips_causal_ranking_from_rows(s, u, p1 - p0, ones, ones / 2, clip=1e-9)
         est = []
         for _ in range(draws):
@@ -119,8 +130,11 @@ def validation_noise(seed: int = 0, draws: int = 200) -> pd.DataFrame:
             w = rng.random(len(u))
             est.append(ips_causal_ranking_from_rows(s, u, np.where(z, w < p1, w < p0), z,
                                                     prop)["ips_cdcg@10"])
+        realised = ips_causal_ranking_from_rows(s, u, v["label"].to_numpy(),
+                                                v["exposure"].to_numpy(), prop)
         rows.append({"ranking": name, "true CDCG@10": true["ips_cdcg@10"] / 2,
-                     "IPS estimate mean": np.mean(est), "IPS estimate sd": np.std(est, ddof=1)})
+                     "IPS estimate mean": np.mean(est), "IPS estimate sd": np.std(est, ddof=1),
+                     "on the realised log": realised["ips_cdcg@10"]})
     return pd.DataFrame(rows).set_index("ranking")
 
 
@@ -198,6 +212,7 @@ def main(argv=None):
         print(trajectory(args.trajectory, args.epochs).round(4).to_string())
         return None
     if args.noise:
+        torch_threads()
         print("IPS CDCG@10 of the seed-0 validation rows, log redrawn 200 times")
         print(validation_noise().round(4).to_string())
         return None
