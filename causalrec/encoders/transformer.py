@@ -253,8 +253,8 @@ class TextModel(nn.Module):
         flat = np.empty((int(ptr[-1]), self.dim), dtype=np.float32)
         order = np.argsort(-lengths, kind="stable")
         left = self.tokenizer.padding_side == "left"
-        was_training = self.training
-        self.eval()
+        was_training = self.model.training
+        self.model.eval()
         batches = self._batches(lengths[order])
         show = progress if progress is not None else self.progress
         with torch.inference_mode():
@@ -267,7 +267,8 @@ class TextModel(nn.Module):
                 for b, i in enumerate(rows):
                     n = lengths[i]
                     flat[ptr[i]:ptr[i + 1]] = states[b, width - n:] if left else states[b, :n]
-        self.train(was_training)
+        if was_training:
+            self.train(True)
         return flat, ptr
 
     @property

@@ -61,6 +61,8 @@ def test_cached_top_layers_equal_the_full_forward(model, lora, bert3_dirs, tiny_
     cached = _enc(path, toy_data, tmp_path / "emb", lora=lora, **extra)
     full = _enc(path, toy_data, None, lora=lora, **extra)
     assert cached.bottom is not None and full.bottom is None
+    # computing the cached states leaves the model in the mode it was in
+    assert cached.text_model.model.training == full.text_model.model.training
     if lora:
         _perturb_adapters(cached)
     full.load_state_dict(cached.state_dict())  # the token states are not saved state
