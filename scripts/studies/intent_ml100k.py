@@ -20,6 +20,9 @@ to ``--csv`` (default ``notebooks/data/intent_ml100k.csv``, the table the notebo
     .venv/bin/python scripts/studies/intent_ml100k.py                 # the full study
     .venv/bin/python scripts/studies/intent_ml100k.py --methods id_pda hybrid_dice --seeds 0
     .venv/bin/python scripts/studies/intent_ml100k.py --list
+    .venv/bin/python scripts/studies/intent_ml100k.py --seeds 0 1 2 3 4 5 6 7 \
+        --methods id_pda id_dice hybrid_dice hybrid_dice_gm4 hybrid_deconf_bpr \
+        --csv notebooks/data/intent_ml100k_8seeds.csv       # the closest ones, more seeds
 """
 
 from __future__ import annotations
@@ -175,7 +178,9 @@ def main(argv=None) -> int:
     print(f"baseline (best ID head on validation): {baseline}; "
           f"selected candidate (on validation): {selected}")
     if baseline is not None and runs["slug"].nunique() > 1:
-        dirs = [str(args.out / s) for s in runs["slug"].unique()]
+        # the records of exactly these methods and seeds (others may share --out)
+        dirs = [str(args.out / slug / f"seed{seed}")
+                for slug, seed in zip(runs["slug"], runs["seed"], strict=True)]
         result = compare(dirs, group_by=["tags"], metrics=list(METRICS), baseline=f"[{baseline}]",
                          out_dir=args.out / f"compare-{time.strftime('%Y%m%d-%H%M%S')}",
                          progress=False)

@@ -81,3 +81,17 @@ def test_committed_table_matches_the_script(study):
     # one split per seed: every method of a seed trained on the same data
     assert (runs.groupby("seed")["data_fingerprint"].nunique() == 1).all()
     assert study.choose(runs, "id") == "id_pda"
+
+
+def test_committed_eight_seed_table_extends_the_three_seed_runs(study):
+    three = pd.read_csv(CSV)
+    eight = pd.read_csv(CSV.with_name("intent_ml100k_8seeds.csv"))
+    for slug, group in eight.groupby("slug"):
+        assert sorted(group["seed"]) == list(range(8)), slug
+        assert set(group["overrides"]) == {" ".join(study.METHODS[slug][2])}, slug
+    # seeds 0-2 are the same runs as the three-seed table's (deterministic per seed)
+    key = ["slug", "seed"]
+    both = eight.merge(three, on=key, suffixes=("_8", "_3"))
+    assert len(both) == 3 * eight["slug"].nunique()
+    assert (both["test/ndcg@10_8"] == both["test/ndcg@10_3"]).all()
+    assert (eight.groupby("seed")["data_fingerprint"].nunique() == 1).all()
