@@ -95,3 +95,20 @@ def test_committed_eight_seed_table_extends_the_three_seed_runs(study):
     assert len(both) == 3 * eight["slug"].nunique()
     assert (both["test/ndcg@10_8"] == both["test/ndcg@10_3"]).all()
     assert (eight.groupby("seed")["data_fingerprint"].nunique() == 1).all()
+
+
+def test_experiment_intent_ml100k_is_the_selected_candidate(study):
+    """``experiment=intent_ml100k`` composes to the study's selected method exactly."""
+    from omegaconf import OmegaConf
+
+    from causalrec.experiment import compose
+
+    runs = pd.read_csv(CSV)
+    selected = study.choose(runs, "candidate")
+    assert selected == "hybrid_dice_gm4"
+    named = OmegaConf.to_container(compose(["experiment=intent_ml100k", "seed=2"]))
+    spelled = OmegaConf.to_container(compose(
+        ["experiment=debias_ml100k", *study.METHODS[selected][2], "seed=2"]))
+    assert named.pop("tags") == ["intent_ml100k"]
+    spelled.pop("tags")
+    assert named == spelled
