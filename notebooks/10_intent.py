@@ -294,7 +294,7 @@ fig.tight_layout()
 # paired, **+3.0%** (95% interval −21% to +27%, 2/3 seeds). The candidate chosen on
 # validation — the gate starting at 2% text, a small text residual on the ID vectors, under
 # DICE (validation NDCG@10 0.0661 against PDA's 0.0594, +11%) — gives 0.1255 on test, +0.8%
-# (−24% to +26%). The deconfounded outcome model trained pairwise on the hybrid encoder
+# (−24% to +26%); it is `causalrec-train experiment=intent_ml100k`. The deconfounded outcome model trained pairwise on the hybrid encoder
 # (title-intent clusters as the substitute confounder, `head.loss_type=bpr`) is +2.4%
 # (0.1274), +1.9% with the exposure term. Everything that reads *users* through text loses
 # badly: users from their own titles 0.039, ID + pointwise deconfounded 0.052, the CPU-sized
