@@ -12,6 +12,7 @@ effect per user) is printed as a reference row.
 
     .venv/bin/python scripts/bench/uplift.py                # 5 seeds
     .venv/bin/python scripts/bench/uplift.py --seeds 2 --epochs 5
+    .venv/bin/python scripts/bench/uplift.py --dataset ml100k_uplift_single_z   # first design
     .venv/bin/python scripts/bench/uplift.py --noise        # the validation estimate's noise
     .venv/bin/python scripts/bench/uplift.py --trajectory ulrmf --epochs 12   # per epoch
 """
@@ -19,6 +20,8 @@ effect per user) is printed as a reference row.
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import tempfile
 import time
 import zlib
@@ -41,12 +44,11 @@ def torch_threads():
     torch.set_num_threads(1)
 
 
-def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") -> dict:
+def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto",
+             dataset: str = "ml100k_uplift") -> dict:
     import causalrec as cr
     from causalrec.evaluation import causal_ranking_metrics
-    from causalrec.sim.uplift import simulate_uplift
-
-    common = ["dataset=ml100k_uplift", "logger=none", "trainer.enable_progress_bar=false",
+    common = [f"dataset={dataset}", "logger=none", "trainer.enable_progress_bar=false",
               f"trainer.max_epochs={epochs}", "encoder.dim=32", "model.optimizer.lr=0.005",
               "model.early_stopping_patience=3", f"seed={seed}", "threads=1",
               "model.causal_metrics=true"]
@@ -56,21 +58,35 @@ def run_head(name, overrides, seed, epochs, out: Path, monitor: str = "auto") ->
     record = cr.experiment.run(common + overrides, output_dir=run_dir)
     cfg, dm, module = cr.experiment.load_model(run_dir, checkpoint="best.ckpt") \
         if (run_dir / "checkpoints" / "best.ckpt").exists() else _untrained(run_dir)
-    src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
-    _, truth = simulate_uplift(cfg.dataset.source.source, **src)
+    truth = truth_of(cfg)
     best = record.get(f"best_{cfg.model.monitor}", record.get(cfg.model.monitor, np.nan))
     return {**causal_ranking_metrics(module.head, truth.tau, ks=(10,)), "val": float(best)}
 
 
-def random_ranking(seed) -> dict:
+def truth_of(cfg):
+    """The protocol's truth for a run's config: the same source options and seed."""
+    from omegaconf import OmegaConf
+
+    src = OmegaConf.to_container(cfg.dataset.source, resolve=True)
+    src.pop("_target_", None)
+    return _truth(json.dumps(src, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=2)
+def _truth(options: str):
+    from causalrec.sim.uplift import simulate_uplift
+
+    src = json.loads(options)
+    return simulate_uplift(src.pop("source"), **src)[1]
+
+
+def random_ranking(seed, dataset: str = "ml100k_uplift") -> dict:
     """Expected CP@10 / CDCG@10 of a uniformly random full ranking: each position holds an
     item drawn uniformly, so its expected effect is the user's mean effect."""
     import causalrec as cr
-    from causalrec.sim.uplift import simulate_uplift
 
-    cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"seed={seed}"])
-    src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
-    _, truth = simulate_uplift(cfg.dataset.source.source, **src)
+    cfg = cr.experiment.compose([f"dataset={dataset}", f"seed={seed}"])
+    truth = truth_of(cfg)
     mean = truth.tau.mean(1)
     disc = (1 / np.log2(np.arange(2, 12))).sum()
     return {"cp@10": float(mean.mean()), "cdcg@10": float((mean * disc).mean())}
@@ -101,7 +117,6 @@ def validation_noise(seed: int = 0, draws: int = 200, epochs: int = 7) -> pd.Dat
     import causalrec as cr
     from causalrec.evaluation.causal import ips_causal_ranking_from_rows
     from causalrec.models.build import build_datamodule, build_module
-    from causalrec.sim.uplift import simulate_uplift
 
     cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"seed={seed}", "head=ulrmf",
                                  "encoder.dim=32", "model.optimizer.lr=0.005"])
@@ -111,8 +126,7 @@ def validation_noise(seed: int = 0, draws: int = 200, epochs: int = 7) -> pd.Dat
     module = build_module(cfg, dm.train_data)
     L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False, limit_val_batches=0,
               enable_checkpointing=False, enable_model_summary=False).fit(module, datamodule=dm)
-    src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
-    _, truth = simulate_uplift(cfg.dataset.source.source, **src)
+    truth = truth_of(cfg)
     v = dm.split.valid.interactions
     u, i, prop = v["user"].to_numpy(), v["item"].to_numpy(), v["propensity"].to_numpy()
     p0, p1 = truth.p0[u, i], truth.p1[u, i]
@@ -151,7 +165,6 @@ def trajectory(head: str, epochs: int, seed: int = 0) -> pd.DataFrame:
     from causalrec.evaluation import causal_ranking_metrics
     from causalrec.evaluation.causal import ips_causal_ranking_from_rows
     from causalrec.models.build import build_datamodule, build_module
-    from causalrec.sim.uplift import simulate_uplift
 
     cfg = cr.experiment.compose(["dataset=ml100k_uplift", f"head={head}", f"seed={seed}",
                                  "encoder.dim=32", "model.optimizer.lr=0.005",
@@ -160,8 +173,7 @@ def trajectory(head: str, epochs: int, seed: int = 0) -> pd.DataFrame:
     dm = build_datamodule(cfg, seed=seed)
     dm.setup("fit")
     module = build_module(cfg, dm.train_data)
-    src = {k: v for k, v in cfg.dataset.source.items() if k not in ("_target_", "source")}
-    _, truth = simulate_uplift(cfg.dataset.source.source, **src)
+    truth = truth_of(cfg)
     v = dm.split.valid.interactions
     u, i = v["user"].to_numpy(), v["item"].to_numpy()
     ones, rows = np.ones(len(u)), []
@@ -192,6 +204,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--dataset", default="ml100k_uplift",
+                    help="ml100k_uplift (Sato et al.'s design) or ml100k_uplift_single_z "
+                         "(the first design; --trajectory/--noise use ml100k_uplift)")
     ap.add_argument("--monitor", default="auto",
                     help="model.monitor of every run (auto: each head's own)")
     ap.add_argument("--heads", default=",".join(DEFAULT_HEADS),
@@ -232,6 +247,7 @@ def main(argv=None):
     bad = [o for o in args.set if ":" not in o or o.split(":", 1)[0] not in heads]
     if bad:
         raise SystemExit(f"--set takes HEAD:KEY=VALUE with HEAD one of {list(heads)}; got {bad}")
+    torch_threads()
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,14 +258,16 @@ def main(argv=None):
                 tried = []
                 for value in values:  # Sato et al.: the hyperparameter chosen on validation
                     extra = [] if key is None else [f"{key}={value}"]
-                    m = run_head(name, ov + extra, seed, args.epochs, Path(tmp), args.monitor)
+                    m = run_head(name, ov + extra, seed, args.epochs, Path(tmp), args.monitor,
+                                 args.dataset)
                     tried.append({**m, "chosen": value})
                     print(f"seed {seed} {name:<16} {' '.join(extra):<18} CP@10 "
                           f"{m['cp@10']:+.4f}  CDCG@10 {m['cdcg@10']:+.4f}  validation "
                           f"{m['val']:+.4f}", flush=True)
                 m = max(tried, key=lambda t: -np.inf if np.isnan(t["val"]) else t["val"])
                 rows.append({"head": name, "seed": seed, **m})
-            rows.append({"head": "random ranking", "seed": seed, **random_ranking(seed)})
+            rows.append({"head": "random ranking", "seed": seed,
+                         **random_ranking(seed, args.dataset)})
     df = pd.DataFrame(rows)
     base = df[df["head"] == "BPR (outcome)"].set_index("seed")
     out = []
@@ -267,7 +285,7 @@ def main(argv=None):
     for name in grid:
         print(f"{name}: {grid[name][0]} chosen on validation per seed:",
               df[df["head"] == name]["chosen"].tolist())
-    print(f"\nml100k uplift protocol, {args.seeds} seeds, {args.epochs} max epochs, "
+    print(f"\n{args.dataset} protocol, {args.seeds} seeds, {args.epochs} max epochs, "
           f"model.monitor={args.monitor}", " ".join(args.set))
     print(pd.DataFrame(out).set_index("head").round(5).to_string())
     print(f"total {time.perf_counter() - t0:.0f} s")
