@@ -14,11 +14,14 @@ the full forward computes (the frozen layers run without dropout in both).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 from .cache import EmbeddingCache
+from .layer_split import states_entering
 
 
 class TokenStateCache(EmbeddingCache):
@@ -67,6 +70,39 @@ def state_key(text_model) -> dict:
     return {**identity, "kind": "token_states", "layer": int(text_model.frozen_layers)}
 
 
+def layer_states(text_model, ids: Sequence[Sequence[int]], layer: int,
+                 progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The token states entering layer ``layer`` of ``text_model`` (a
+    :class:`~causalrec.encoders.transformer.TextModel`) for each token-id list, without
+    gradients, in evaluation mode, batched like its ``embed``: (flat float32 [sum of
+    lengths, H], row pointers [N + 1]); text ``i`` owns rows ``ptr[i]:ptr[i + 1]``, one per
+    token (no padding)."""
+    from tqdm.auto import tqdm
+
+    tm = text_model
+    lengths = np.array([len(x) for x in ids], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum(lengths)])
+    flat = np.empty((int(ptr[-1]), tm.dim), dtype=np.float32)
+    order = np.argsort(-lengths, kind="stable")
+    left = tm.tokenizer.padding_side == "left"
+    was_training = tm.model.training
+    tm.model.eval()
+    show = progress if progress is not None else tm.progress
+    with torch.inference_mode():
+        for sl in tqdm(tm._batches(lengths[order]), desc=f"token states before layer {layer}",
+                       unit="batch", disable=not show):
+            rows = order[sl]
+            inputs = tm._inputs(*tm.collate([ids[i] for i in rows]))
+            states = states_entering(tm.model, layer, **inputs).float().cpu().numpy()
+            width = states.shape[1]
+            for b, i in enumerate(rows):
+                n = lengths[i]
+                flat[ptr[i]:ptr[i + 1]] = states[b, width - n:] if left else states[b, :n]
+    if was_training:
+        tm.train(True)  # back to training, the frozen layers in evaluation mode
+    return flat, ptr
+
+
 class FrozenBottom(nn.Module):
     """Token states entering the first trainable layer of ``text_model``, per side (``item``,
     ``user``), read from (or written to) a :class:`TokenStateCache` under ``root``.
@@ -93,8 +129,8 @@ class FrozenBottom(nn.Module):
         tm = self.__dict__["_text_model"]
         by_text = dict(zip(texts, ids, strict=True))
         flat, ptr = self.cache.get(
-            texts, lambda missing: tm.layer_states([by_text[t] for t in missing], self.layer,
-                                                   self.progress), dim=tm.dim)
+            texts, lambda missing: layer_states(tm, [by_text[t] for t in missing], self.layer,
+                                                self.progress), dim=tm.dim)
         got, want = np.diff(ptr), np.array([len(x) for x in ids])
         if (got != want).any():
             i = int(np.flatnonzero(got != want)[0])

@@ -6,7 +6,7 @@ model and pools token states (:mod:`causalrec.encoders.pooling`). :meth:`TextMod
 encodes many texts fast for the cache: texts are tokenized once, sorted by token length so a
 batch carries little padding, and run under ``torch.inference_mode``. :meth:`TextModel.forward`
 is the differentiable path used when the top layers are fine-tuned; given the token states
-entering the first trained layer (:meth:`TextModel.layer_states`, cached by
+entering the first trained layer (``cache_states.layer_states``, cached by
 :class:`~causalrec.encoders.cache_states.FrozenBottom`) it runs only the trained layers
 (:mod:`causalrec.encoders.layer_split`).
 """
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layer_split import freeze_below, layer_stack, run_from, states_entering
+from .layer_split import freeze_below, layer_stack, run_from
 from .model_ref import resolve_model
 from .pooling import POOLINGS, pool
 
@@ -226,7 +226,8 @@ class TextModel(nn.Module):
         """Pooled (and, if configured, L2-normalised) vectors [B, H] in float32.
 
         ``states``: the token states [B, T, H] entering the first trainable layer
-        (:meth:`layer_states`, padded like ``input_ids``); only the layers from there on run.
+        (``cache_states.layer_states``, padded like ``input_ids``); only the layers from
+        there on run.
         """
         inputs = self._inputs(input_ids, attention_mask)
         if states is None:
@@ -240,36 +241,6 @@ class TextModel(nn.Module):
         if self.normalize:
             vec = nn.functional.normalize(vec, dim=-1)
         return vec
-
-    def layer_states(self, ids: Sequence[Sequence[int]], layer: int,
-                     progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The token states entering layer ``layer`` for each token-id list, without
-        gradients, in evaluation mode: (flat float32 [sum of lengths, H], row pointers
-        [N + 1]); text ``i`` owns rows ``ptr[i]:ptr[i + 1]``, one per token (no padding)."""
-        from tqdm.auto import tqdm
-
-        lengths = np.array([len(x) for x in ids], dtype=np.int64)
-        ptr = np.concatenate([[0], np.cumsum(lengths)])
-        flat = np.empty((int(ptr[-1]), self.dim), dtype=np.float32)
-        order = np.argsort(-lengths, kind="stable")
-        left = self.tokenizer.padding_side == "left"
-        was_training = self.model.training
-        self.model.eval()
-        batches = self._batches(lengths[order])
-        show = progress if progress is not None else self.progress
-        with torch.inference_mode():
-            for sl in tqdm(batches, desc=f"token states before layer {layer}", unit="batch",
-                           disable=not show):
-                rows = order[sl]
-                inputs = self._inputs(*self.collate([ids[i] for i in rows]))
-                states = states_entering(self.model, layer, **inputs).float().cpu().numpy()
-                width = states.shape[1]
-                for b, i in enumerate(rows):
-                    n = lengths[i]
-                    flat[ptr[i]:ptr[i + 1]] = states[b, width - n:] if left else states[b, :n]
-        if was_training:
-            self.train(True)
-        return flat, ptr
 
     @property
     def token_budget(self) -> int | None:

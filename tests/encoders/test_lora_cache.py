@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from causalrec.encoders import TextIntentEncoder, TextModel
+from causalrec.encoders import TextIntentEncoder, TextModel, cache_states
 from causalrec.encoders.cache_states import state_key
 
 from .conftest import ITEM_TEXTS
@@ -93,13 +93,13 @@ def test_cached_top_layers_equal_the_full_forward(model, lora, bert3_dirs, tiny_
 def test_a_second_run_reads_the_cache_and_skips_the_bottom(bert3_dirs, toy_data, tmp_path,
                                                            monkeypatch):
     calls = []
-    original = TextModel.layer_states
+    original = cache_states.layer_states
 
-    def counting(self, ids, layer, progress=None):
+    def counting(tm, ids, layer, progress=None):
         calls.append(len(ids))
-        return original(self, ids, layer, progress)
+        return original(tm, ids, layer, progress)
 
-    monkeypatch.setattr(TextModel, "layer_states", counting)
+    monkeypatch.setattr(cache_states, "layer_states", counting)
     first = _enc(bert3_dirs[0], toy_data, tmp_path, layers=2)
     n_items, n_users = len(set(toy_data.item_text)), len(set(toy_data.user_text))
     assert calls == [n_items, n_users]
