@@ -200,6 +200,25 @@ def trajectory(head: str, epochs: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("epoch")
 
 
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """Per head: CP@10 / CDCG@10 mean and SE over seeds, and the paired gain over BPR (mean
+    of the per-seed difference, and that mean in SE of the difference)."""
+    base = df[df["head"] == "BPR (outcome)"].set_index("seed")
+    out = []
+    for name, g in df.groupby("head", sort=False):
+        g = g.set_index("seed")
+        row = {"head": name}
+        for col, label in (("cp@10", "CP@10"), ("cdcg@10", "CDCG@10")):
+            d = g[col] - base[col]
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+            row[label] = g[col].mean()
+            row[f"{label} se"] = g[col].std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan
+            row[f"{label} gain vs BPR"] = d.mean()
+            row[f"{label} gain in SE"] = d.mean() / se if se and se > 0 else float("nan")
+        out.append(row)
+    return pd.DataFrame(out).set_index("head")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
@@ -220,7 +239,19 @@ def main(argv=None):
                     help="only print one head's per-epoch validation estimate and truth")
     ap.add_argument("--noise", action="store_true",
                     help="only print the validation estimate's noise (validation_noise)")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
+    ap.add_argument("--save", metavar="CSV",
+                    help="write the per-seed rows to CSV (BPR then runs only if in --heads)")
+    ap.add_argument("--combine", nargs="+", metavar="CSV",
+                    help="only summarise rows saved by --save runs (e.g. seeds or heads run "
+                         "in parallel processes)")
     args = ap.parse_args(argv)
+    if args.combine:
+        df = pd.concat([pd.read_csv(p) for p in args.combine], ignore_index=True)
+        df = df.drop_duplicates(["head", "seed"], keep="first")
+        print(f"\n{', '.join(args.combine)}: {df['seed'].nunique()} seeds")
+        print(summarise(df).round(5).to_string())
+        return df
     if args.trajectory:
         torch_threads()
         print(f"{args.trajectory}, seed 0, every epoch (truth shown, never used)")
@@ -231,7 +262,8 @@ def main(argv=None):
         print("IPS CDCG@10 of the seed-0 validation rows, log redrawn 200 times")
         print(validation_noise().round(4).to_string())
         return None
-    want = {h.strip() for h in args.heads.split(",")} | {"BPR (outcome)"}
+    want = {h.strip() for h in args.heads.split(",")} | (set() if args.save
+                                                          else {"BPR (outcome)"})
     unknown = want - set(HEADS)
     if unknown:
         raise SystemExit(f"unknown --heads {sorted(unknown)}; known: {list(HEADS)}")
@@ -251,7 +283,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for name, ov in heads.items():
                 ov = ov + [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == name]
                 key, values = grid.get(name, (None, [None]))
@@ -269,25 +301,16 @@ def main(argv=None):
             rows.append({"head": "random ranking", "seed": seed,
                          **random_ranking(seed, args.dataset)})
     df = pd.DataFrame(rows)
-    base = df[df["head"] == "BPR (outcome)"].set_index("seed")
-    out = []
-    for name, g in df.groupby("head", sort=False):
-        g = g.set_index("seed")
-        row = {"head": name}
-        for col, label in (("cp@10", "CP@10"), ("cdcg@10", "CDCG@10")):
-            d = g[col] - base[col]
-            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-            row[label] = g[col].mean()
-            row[f"{label} se"] = g[col].std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan
-            row[f"{label} gain vs BPR"] = d.mean()
-            row[f"{label} gain in SE"] = d.mean() / se if se and se > 0 else float("nan")
-        out.append(row)
+    if args.save:
+        df.to_csv(args.save, index=False)
+        print(f"rows written to {args.save}; {time.perf_counter() - t0:.0f} s")
+        return df
     for name in grid:
         print(f"{name}: {grid[name][0]} chosen on validation per seed:",
               df[df["head"] == name]["chosen"].tolist())
     print(f"\n{args.dataset} protocol, {args.seeds} seeds, {args.epochs} max epochs, "
           f"model.monitor={args.monitor}", " ".join(args.set))
-    print(pd.DataFrame(out).set_index("head").round(5).to_string())
+    print(summarise(df).round(5).to_string())
     print(f"total {time.perf_counter() - t0:.0f} s")
     return df
 

@@ -11,6 +11,7 @@ from causalrec.data import InteractionData
 from causalrec.evaluation import causal_ranking_metrics
 from causalrec.sim.semisynthetic import fit_mf
 from causalrec.sim.uplift import (
+    COMMON,
     DESIGNS,
     fit_logistic_mf,
     logging_propensities,
@@ -222,6 +223,7 @@ def test_config_defaults_are_the_code_defaults():
 
     src = cr.experiment.compose(["dataset=ml100k_uplift"]).dataset.source
     assert src.design == "sato"
+    assert {k: src[k] for k in COMMON} == COMMON
     assert dict(src.sato) == DESIGNS["sato"] and dict(src.single_z) == DESIGNS["single_z"]
     old = cr.experiment.compose(["dataset=ml100k_uplift_single_z"]).dataset.source
     assert old.design == "single_z" and dict(old.single_z) == DESIGNS["single_z"]
