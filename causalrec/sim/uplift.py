@@ -247,8 +247,8 @@ def simulate_uplift(source=None, design: str = "sato", seed: int = 0, rank: int 
             with a ``rating`` column.
         design: ``"sato"`` (default) or ``"single_z"``.
         seed: drives the model fits and every draw (same seed, same log and truth).
-        rank, reg, iters: the rating completion (:func:`~causalrec.sim.semisynthetic.fit_mf`).
-        sato, single_z: options of each design (defaults: :data:`DESIGNS`); only the chosen
+        rank, reg, iters: the rating completion (``fit_mf`` in ``causalrec.sim.semisynthetic``).
+        sato, single_z: options of each design (defaults: ``DESIGNS`` in this module); only the chosen
             design's are read, and each is checked for unknown keys.
     """
     opt = {**COMMON, **dict(rank=rank, reg=reg, iters=iters),
