@@ -155,6 +155,8 @@ def logging_propensities(score: np.ndarray, num_rec: float, mode: str = "rank",
     nu, ni = s.shape
     if not 0 < num_rec <= ni:
         raise ValueError(f"num_rec must lie in (0, {ni}] (the items per user), got {num_rec}")
+    if mode not in ("rank", "logrank"):
+        raise ValueError(f"mode must be 'rank' or 'logrank', got {mode!r}")
     order = np.argsort(-s, axis=1, kind="stable")
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(1, ni + 1)[None, :].repeat(nu, 0), axis=1)
@@ -251,7 +253,7 @@ def simulate_uplift(source=None, design: str = "sato", seed: int = 0, rank: int 
         sato, single_z: options of each design (defaults: ``DESIGNS`` in this module); only the chosen
             design's are read, and each is checked for unknown keys.
     """
-    opt = {**COMMON, **dict(rank=rank, reg=reg, iters=iters),
+    opt = {**dict(rank=rank, reg=reg, iters=iters),
            **_options(design, sato if design == "sato" else single_z)}
     if design == "sato":  # the other design's block must still be well-formed
         _options("single_z", single_z)

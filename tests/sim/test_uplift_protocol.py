@@ -55,8 +55,10 @@ def test_logging_propensities_by_hand():
     np.testing.assert_allclose(logging_propensities(s, 1, mode="logrank"), [log / log.sum()])
     sq = base ** 2
     np.testing.assert_allclose(logging_propensities(s, 1, power=2), [sq / sq.sum()])
-    with pytest.raises(ValueError, match="num_rec must lie in"):
+    with pytest.raises(ValueError, match=r"num_rec must lie in \(0, 4\] \(the items per user\)"):
         logging_propensities(s, 5)
+    with pytest.raises(ValueError, match="mode must be 'rank' or 'logrank', got 'lin'"):
+        logging_propensities(s, 1, mode="lin")
 
 
 @pytest.mark.parametrize("mode", ["rank", "logrank"])
