@@ -185,8 +185,8 @@ cp.groupby("head", sort=False)[["monitor"]].first().join(summary)
 # selected on its own validation metric, Sato et al.'s design), CP@10 mean ± SE and the
 # paired gain over BPR in SE of the per-seed difference: BPR -0.276 ± 0.004; a pointwise
 # outcome model -0.025 ± 0.004; ULRMF 0.169 ± 0.003 (+191 SE); ULBPR 0.140 ± 0.003 (+62);
-# DLCE 0.137 ± 0.005 (+61); CUBN 0.136 ± 0.001 (+85); a uniformly random ranking 0.115; ranking
-# by the true effect 0.321 (seed 0). CDCG@10: BPR -1.29, ULRMF 0.765, ULBPR 0.599, DLCE
+# DLCE 0.137 ± 0.005 (+61); CUBN 0.136 ± 0.001 (+85); references: a T-learner 0.180 ± 0.003
+# (`--heads T-learner`), a uniformly random ranking 0.115, ranking by the true effect 0.321. CDCG@10: BPR -1.29, ULRMF 0.765, ULBPR 0.599, DLCE
 # 0.631, CUBN 0.622, random 0.523.
 #
 # Plainly: every uplift head beats outcome-ranking BPR by far more than 3 SE, and — unlike on

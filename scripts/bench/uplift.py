@@ -8,7 +8,8 @@ own validation metric (``model.monitor=auto``): outcome NDCG@10 for BPR and the 
 head, the IPS-unbiased causal DCG@10 of the logged validation rows (Sato et al. 2020;
 ``val/ips_cdcg@10``) for the uplift heads; ``--monitor val/ndcg@10`` selects every head on
 outcome NDCG instead. The expected CP@10 / CDCG@10 of a uniformly random ranking (the mean
-effect per user) is printed as a reference row.
+effect per user) and the CP@10 / CDCG@10 of ranking by the true effect are printed as
+reference rows.
 
     .venv/bin/python scripts/bench/uplift.py                # 5 seeds
     .venv/bin/python scripts/bench/uplift.py --seeds 2 --epochs 5
@@ -80,16 +81,27 @@ def _truth(options: str):
     return simulate_uplift(src.pop("source"), **src)[1]
 
 
-def random_ranking(seed, dataset: str = "ml100k_uplift") -> dict:
-    """Expected CP@10 / CDCG@10 of a uniformly random full ranking: each position holds an
-    item drawn uniformly, so its expected effect is the user's mean effect."""
+def reference_rankings(seed, dataset: str = "ml100k_uplift") -> dict[str, dict]:
+    """Two references from the truth alone: the expected CP@10 / CDCG@10 of a uniformly
+    random full ranking (each position holds an item drawn uniformly, so its expected effect
+    is the user's mean effect) and of the ranking by the true effect (the best possible)."""
     import causalrec as cr
+    from causalrec.evaluation import causal_ranking_metrics
 
     cfg = cr.experiment.compose([f"dataset={dataset}", f"seed={seed}"])
     truth = truth_of(cfg)
     mean = truth.tau.mean(1)
     disc = (1 / np.log2(np.arange(2, 12))).sum()
-    return {"cp@10": float(mean.mean()), "cdcg@10": float((mean * disc).mean())}
+
+    class ByTrueEffect:
+        def full_scores(self, users):
+            import torch
+
+            return torch.as_tensor(truth.tau[np.asarray(users)])
+
+    return {"random ranking": {"cp@10": float(mean.mean()),
+                               "cdcg@10": float((mean * disc).mean())},
+            "true-effect ranking": causal_ranking_metrics(ByTrueEffect(), truth.tau, ks=(10,))}
 
 
 def _untrained(run_dir):
@@ -298,8 +310,8 @@ def main(argv=None):
                           f"{m['val']:+.4f}", flush=True)
                 m = max(tried, key=lambda t: -np.inf if np.isnan(t["val"]) else t["val"])
                 rows.append({"head": name, "seed": seed, **m})
-            rows.append({"head": "random ranking", "seed": seed,
-                         **random_ranking(seed, args.dataset)})
+            for name, m in reference_rankings(seed, args.dataset).items():
+                rows.append({"head": name, "seed": seed, **m})
     df = pd.DataFrame(rows)
     if args.save:
         df.to_csv(args.save, index=False)
