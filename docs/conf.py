@@ -63,13 +63,7 @@ napoleon_use_rtype = False
 # --- every cross-reference must resolve (make docs passes -n too; -W makes a miss an error).
 # Only a name that no inventory can list may be ignored, each with its reason:
 nitpicky = True
-nitpick_ignore = [
-    # TEMPORARY: the signature of causalrec.explain.counterfactual_history names the
-    # unexported Prober; exporting it is one line in causalrec/explain/__init__.py (owned by
-    # another change in progress). tests/docs/test_make_docs.py fails once it is exported,
-    # so this entry is removed then.
-    ("py:class", "causalrec.explain.history.Prober"),
-]
+nitpick_ignore = []  # no exceptions: tests/docs/test_make_docs.py keeps it empty
 
 # --- intersphinx, offline: inventories written from the installed packages
 write_inventories(HERE / "_inventories")

@@ -18,6 +18,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Explanation": ("report", "Explanation"),
     "ExplanationError": ("history", "ExplanationError"),
     "HistoryExplanation": ("history", "HistoryExplanation"),
+    "Prober": ("history", "Prober"),
     "counterfactual_history": ("history", "counterfactual_history"),
     "nearest_neighbour_explanation": ("history", "nearest_neighbour_explanation"),
     "TextEvidence": ("text", "TextEvidence"),

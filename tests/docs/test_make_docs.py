@@ -57,16 +57,10 @@ def conf_assignments() -> dict:
     return out
 
 
-def test_nitpicky_with_only_named_exceptions_that_are_still_needed():
-    """conf.py itself is nitpicky (a plain sphinx-build is as strict as make docs), ignores
-    no pattern, and each ignored name is one that has no page: the temporary exception for
-    the unexported ``Prober`` must go once ``causalrec.explain`` exports it."""
-    import causalrec.explain
-
+def test_nitpicky_with_no_exceptions():
+    """conf.py itself is nitpicky (a plain sphinx-build is as strict as make docs) and
+    ignores no name and no pattern: every cross-reference must resolve."""
     conf = conf_assignments()
     assert conf.get("nitpicky") is True
     assert "nitpick_ignore_regex" not in conf
-    ignored = conf.get("nitpick_ignore", [])
-    assert ignored == [("py:class", "causalrec.explain.history.Prober")]
-    assert "Prober" not in causalrec.explain._LAZY, \
-        "Prober is exported now: remove its nitpick_ignore entry from docs/conf.py"
+    assert conf.get("nitpick_ignore", []) == []
