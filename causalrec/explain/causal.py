@@ -72,10 +72,10 @@ def causal_evidence(bn: Any, graph: Any, evidence: Mapping | None = None, *,
     from ..graphs import load_graph
     from ..graphs.counterfactual import DiscreteSCM, multi_world_query
     from ..graphs.effects import arms, outcome_scores
-    from ..graphs.interventions import _Network, do_query
+    from ..graphs.interventions import do_query, network
 
     spec = load_graph(graph)
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     t, y, m = spec.treatment, spec.outcome, spec.mediator
     evidence = dict(evidence or {})
     for var in [t, y, *([m] if m else []), *evidence]:

@@ -109,9 +109,9 @@ def _scm_inputs(scm: DiscreteSCM, x: str, y: str, ti: int, ci: int, yi: int) -> 
 
 
 def _network_inputs(bn: Any, x: str, y: str, ti: int, ci: int, yi: int) -> dict:
-    from .interventions import _Network, do_query
+    from .interventions import do_query, network
 
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     joint = do_query(net, [x, y]).values
     p_do = do_query(net, [y], {x: ...}).values  # y x X
     return _pack(joint, p_do[yi, ti], p_do[yi, ci], ti, ci, yi, net.card[y])
@@ -157,9 +157,9 @@ def probabilities_of_causation(model: Any, treatment: str, outcome: str, treated
             scm.check_variable(v, role)
         states = scm.states
     else:
-        from .interventions import _Network
+        from .interventions import network
 
-        net = model if isinstance(model, _Network) else _Network(model)
+        net = network(model)
         for role, v in (("treatment", treatment), ("outcome", outcome)):
             if v not in net.cpds:
                 raise ValueError(f"{role} {v!r} is not a node of the network "

@@ -104,9 +104,9 @@ class DiscreteSCM:
         if parameterisation not in PARAMETERISATIONS:
             raise ValueError(f"parameterisation must be one of {PARAMETERISATIONS}, got "
                              f"{parameterisation!r}")
-        from .interventions import _Network
+        from .interventions import network
 
-        net = bn if isinstance(bn, _Network) else _Network(bn)
+        net = network(bn)
         exo, fns, exo_par = {}, {}, {}
         for v in net.cpds:
             # each axis in its variable's own state order (the network reader's tables)

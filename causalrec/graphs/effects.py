@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .interventions import _Network, do_query, network
+from .interventions import PreparedNetwork, do_query, network
 
 
-def arms(net: _Network, treatment: str, treated: Any = None, control: Any = None):
+def arms(net: PreparedNetwork, treatment: str, treated: Any = None, control: Any = None):
     """The (treated, control) states: the given ones, or the two states of a binary node."""
     states = net.states[treatment]
     if treated is None or control is None:
@@ -33,7 +33,7 @@ def arms(net: _Network, treatment: str, treated: Any = None, control: Any = None
     return treated, control
 
 
-def outcome_scores(net: _Network, outcome: str, outcome_value: Any = None) -> np.ndarray:
+def outcome_scores(net: PreparedNetwork, outcome: str, outcome_value: Any = None) -> np.ndarray:
     """The number attached to each outcome state: the state itself, or 1{state = value}."""
     states = net.states[outcome]
     if outcome_value is not None:

@@ -293,9 +293,9 @@ def _marginals_from(model: Any):
             return np.transpose(arr, [kept.index(v) for v in vs])
 
         return from_joint, states
-    from .interventions import _Network, do_query
+    from .interventions import do_query, network
 
-    net = model if isinstance(model, _Network) else _Network(model)
+    net = network(model)
     return (lambda vs: do_query(net, list(vs)).values), dict(net.states)
 
 

@@ -133,9 +133,6 @@ class PreparedNetwork:
         raise ValueError(f"{what}: {state!r} is not a state of {var!r} (states: {states})")
 
 
-#: the name the other graphs modules import
-_Network = PreparedNetwork
-
 
 #: id(bn) -> (weak reference to bn, signature, prepared network). Keyed by identity: pgmpy's
 #: DAG hashes and compares by structure, so two networks with the same edges would collide.

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .effects import arms, expected_outcomes, outcome_scores
-from .interventions import _Network, do_query
+from .interventions import PreparedNetwork, do_query, network
 
 
 class MediationIdentityError(ValueError):
@@ -30,7 +30,7 @@ class MediationIdentityError(ValueError):
     confounded given the covariates used."""
 
 
-def default_covariates(net: _Network, treatment: str, mediators: Sequence[str],
+def default_covariates(net: PreparedNetwork, treatment: str, mediators: Sequence[str],
                        outcome: str) -> list[str]:
     """Parents of the mediators and the outcome that are not the treatment, a mediator, or a
     descendant of the treatment. A latent parent is kept: the fitted network carries its CPD,
@@ -59,7 +59,7 @@ def mediation(bn: Any, treatment: str, mediator: str | Sequence[str], outcome: s
     outcome (``default_covariates`` in this module). Raises :class:`MediationIdentityError` when
     ``|total - (NDE + NIE)| > tol``.
     """
-    net = bn if isinstance(bn, _Network) else _Network(bn)
+    net = network(bn)
     mediators = [mediator] if isinstance(mediator, str) else list(mediator)
     treated, control = arms(net, treatment, treated, control)
     ti = net.state_index(treatment, treated, "treated")
