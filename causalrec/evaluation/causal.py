@@ -219,12 +219,14 @@ def logged_causal_metrics(scorer, data, ks=(10,), clip: float = 1e-3,
     users = df["user"].to_numpy(np.int64)
     items = df["item"].to_numpy(np.int64)
     scores = np.empty(len(df))
-    uniq = np.unique(users)
-    for start in range(0, len(uniq), int(batch_size)):
+    uniq, pos = np.unique(users, return_inverse=True)  # pos: each row's user among uniq
+    order = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[order], np.arange(0, len(uniq) + batch_size, batch_size))
+    for c, start in enumerate(range(0, len(uniq), int(batch_size))):
         chunk = uniq[start:start + int(batch_size)]
         full = scorer.full_scores(torch.as_tensor(chunk)).double().cpu().numpy()
-        rows = np.flatnonzero(np.isin(users, chunk))
-        scores[rows] = full[np.searchsorted(chunk, users[rows]), items[rows]]
+        rows = order[bounds[c]:bounds[c + 1]]
+        scores[rows] = full[pos[rows] - start, items[rows]]
     y = df[data.target_column].to_numpy(np.float64) > 0
     return ips_causal_ranking_from_rows(scores, users, y, df["exposure"].to_numpy(),
                                         df["propensity"].to_numpy(np.float64), ks, clip)

@@ -181,10 +181,7 @@ class RidgeFoldIn:
 
     def solve(self, history) -> torch.Tensor:
         """``r(history)`` as a float32 ``[dim]`` row."""
-        history = np.unique(np.asarray(history, dtype=np.int64))
-        A, b = self.normal(history)
-        kept = len(np.intersect1d(history, self.base))
-        return self._solve(A.unsqueeze(0), b.unsqueeze(0), [kept])[0]
+        return self.solve_many([history])[0]
 
     def solve_many(self, histories) -> torch.Tensor:
         """``[P, dim]``: :meth:`solve` of each history (one batched solve)."""
