@@ -112,10 +112,14 @@ class PrefixSearch:
         m_n, m_s = self.shortest(self.drops), self.shortest(self.keeps)
         if m_n is None or m_s is None:
             return None
-        m = max(m_n, m_s)
-        while m <= self.limit and not (self.drops(m) and self.keeps(m)):
+        return self._both_from(max(m_n, m_s))
+
+    def _both_from(self, m: int | None) -> tuple[list, int, bool] | None:
+        """The first prefix from length ``m`` on that is necessary and sufficient, pruned
+        keeping both, or None."""
+        while m is not None and m <= self.limit and not (self.drops(m) and self.keeps(m)):
             m += 1
-        if m > self.limit:
+        if m is None or m > self.limit:
             return None
         chosen = self._pruned(list(self.order[:m]), sufficient=True)
         return chosen, self._rank_after(chosen, m), True
@@ -124,17 +128,12 @@ class PrefixSearch:
         """A necessary ``core`` grown by the fewest items of ``more`` (in order) until it is
         also sufficient, then pruned keeping both: ``(items, rank after removal, True)``,
         or None."""
-        extra = np.asarray([h for h in more.tolist() if h not in set(core)], dtype=np.int64)
+        in_core = set(core)
+        extra = np.asarray([h for h in more.tolist() if h not in in_core], dtype=np.int64)
         room = len(extra) if self.limit >= len(self.order) else self.limit - len(core)
         grow = PrefixSearch(self.p, np.concatenate([np.asarray(core, np.int64), extra]),
                             self.i, self.k, len(core) + max(room, 0), self.prune)
-        m = grow.shortest(grow.keeps, lo=len(core) - 1)
-        while m is not None and m <= grow.limit and not (grow.drops(m) and grow.keeps(m)):
-            m += 1
-        if m is None or m > grow.limit:
-            return None
-        chosen = grow._pruned(list(grow.order[:m]), sufficient=True)
-        return chosen, grow._rank_after(chosen, m), True
+        return grow._both_from(grow.shortest(grow.keeps, lo=len(core) - 1))
 
     def _rank_after(self, chosen: list, m: int) -> int:
         return self.without[m] if len(chosen) == m and m in self.without else \
